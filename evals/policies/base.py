@@ -1,0 +1,38 @@
+"""The policy contract shared by every policy the runner can drive.
+
+It has the shape of openpi's ``BasePolicy`` (and the RoboArena client), so a remote policy is just
+another implementation. Nothing here imports JAX.
+
+Example:
+    >>> import numpy as np
+    >>> class Hold:
+    ...     metadata = {"action_dim": 8, "action_space": "joint_position"}
+    ...     def reset(self, instruction: str) -> None: ...
+    ...     def infer(self, obs: dict) -> dict:
+    ...         return {"actions": np.zeros((1, 8), np.float32)}
+    >>> isinstance(Hold(), Policy)
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """A (possibly chunk-predicting) policy.
+
+    - ``reset(instruction)`` starts a new episode with its language instruction.
+    - ``infer(obs)`` takes a DROID observation dict (``exterior_image_0_left``, ``exterior_image_1_left``,
+      ``wrist_image_left`` uint8 HxWx3, ``joint_position`` (7,), ``gripper_position`` (1,),
+      ``cartesian_position`` (6,), plus ``prompt``) and returns ``{"actions": float32 (N, action_dim)}``,
+      optionally ``"timing": {stage: ms}`` and ``"video"``.
+    - ``metadata`` describes the action space, action_dim, expected cameras/resolution and chunk length.
+    """
+
+    metadata: dict[str, Any]
+
+    def reset(self, instruction: str) -> None: ...
+
+    def infer(self, obs: dict[str, Any]) -> dict[str, Any]: ...

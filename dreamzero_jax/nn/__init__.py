@@ -1,0 +1,1 @@
+"""Building blocks shared by the DreamZero models (norms, attention, RoPE, embeddings, MLPs, AdaLN)."""

@@ -1,0 +1,1 @@
+"""Text side of DreamZero: the umT5 tokenizer."""

@@ -1,0 +1,1 @@
+"""Task definitions. Each module holds one task family: a frozen config dataclass and a `Task` subclass."""

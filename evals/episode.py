@@ -1,0 +1,227 @@
+"""The episode loop: reset the env with the spec's seed, step it with the chunked policy, record everything.
+
+Any exception from the env or the policy is caught and recorded on the episode (termination "error");
+`KeyboardInterrupt` is not caught, so Ctrl-C still stops the run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from evals.backend import default_backend
+from evals.columns import STEP_SCHEMA
+from evals.env_cache import EnvCache
+from evals.spec import EpisodeSpec
+
+
+@dataclass
+class EpisodeResult:
+    spec: EpisodeSpec
+    row: dict[str, Any]  # one episodes.parquet row (without the `policy` and `video` columns)
+    steps: dict[str, list[Any]]  # steps.parquet columns for this episode
+    variations: dict[str, Any] = field(default_factory=dict)  # info["variations"] at reset
+    frames: list[np.ndarray] | None = None  # tiled camera views per step (record_video only)
+
+    @property
+    def failed(self) -> bool:
+        return not self.row["success"]
+
+
+def error_result(spec: EpisodeSpec, message: str, error_type: str) -> EpisodeResult:
+    """An episode that produced no steps (e.g. its worker process died)."""
+    row = _row(
+        spec,
+        steps=0,
+        success=False,
+        success_any=False,
+        progress=[],
+        wall=float("nan"),
+        calls=0,
+        latencies=[],
+        env_ms=[],
+        render_ms=[],
+        reason="error",
+        error=message,
+        error_type=error_type,
+        control_freq=spec.control_freq,
+    )
+    row["video"] = ""
+    return EpisodeResult(spec, row, {})
+
+
+def _row(
+    spec: EpisodeSpec,
+    *,
+    steps: int,
+    success: bool,
+    success_any: bool,
+    progress: list[float],
+    wall: float,
+    calls: int,
+    latencies: list[float],
+    env_ms: list[float],
+    render_ms: list[float],
+    reason: str,
+    error: str,
+    error_type: str,
+    control_freq: int,
+) -> dict[str, Any]:
+    return {
+        "case_id": spec.case_id,
+        "task": spec.task,
+        "embodiment": spec.embodiment,
+        "instruction": spec.instruction,
+        "seed": spec.seed,
+        "env_seed": spec.env_seed,
+        "success": success,
+        "success_any": success_any,
+        "final_progress": progress[-1] if progress else 0.0,
+        "max_progress": max(progress) if progress else 0.0,
+        "steps": steps,
+        "sim_seconds": steps / control_freq,
+        "wall_seconds": wall,
+        "policy_calls": calls,
+        "policy_latency_p50_ms": _percentile(latencies, 50),
+        "policy_latency_p95_ms": _percentile(latencies, 95),
+        "policy_latency_max_ms": max(latencies) if latencies else float("nan"),
+        "env_step_ms": float(np.mean(env_ms)) if env_ms else float("nan"),
+        "render_ms": float(np.mean(render_ms)) if render_ms else float("nan"),
+        "termination_reason": reason,
+        "error": error,
+        "error_type": error_type,
+        "tags": list(spec.tags),
+    }
+
+
+def _union(*groups: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(c for g in groups for c in g))
+
+
+def tile_cameras(obs: dict[str, Any], cameras: tuple[str, ...]) -> np.ndarray | None:
+    """All camera views side by side (uint8 H x sum(W) x 3), or None when no camera is in `obs`."""
+    views = [np.asarray(obs[c]) for c in cameras if c in obs]
+    return np.concatenate(views, axis=1) if views else None
+
+
+def _build(spec: EpisodeSpec, factory: Any, cache: EnvCache, video_cams: tuple[str, ...]):
+    """Env + policy for one episode, rendering only the cameras the policy or the video needs."""
+    cams = _union(cache.policy_cameras or (), video_cams)
+    env = cache.get(spec, cams)
+    policy = factory.for_episode(env, seed=spec.env_seed, episode_key=spec.episode_key)
+    needed = tuple(policy.metadata.get("cameras") or ())
+    if cache.policy_cameras is None:
+        cache.policy_cameras = needed
+    if not set(needed) <= set(cams):
+        cams = _union(needed, video_cams)
+        env = cache.get(spec, cams)
+        policy = factory.for_episode(env, seed=spec.env_seed, episode_key=spec.episode_key)
+    wanted_space = policy.metadata.get("action_space")
+    if wanted_space and wanted_space != spec.action_space:
+        raise ValueError(
+            f"policy acts in {wanted_space!r} but case {spec.case_id!r} uses {spec.action_space!r}"
+        )
+    return env, policy, cams
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def run_episode(
+    spec: EpisodeSpec, policy_factory: Any, *, record_video: bool, env_cache: EnvCache | None = None
+) -> EpisodeResult:
+    """Run one episode. `record_video` renders `spec.cameras` and returns the tiled frames."""
+    from evals.wrappers import ChunkedPolicyWrapper  # policies engineer's adapter; imported late on purpose
+
+    cache = env_cache if env_cache is not None else EnvCache(default_backend())
+    t_start = time.perf_counter()
+    video_cams = spec.cameras if record_video else ()
+    # Per-episode step columns; the recorder adds the episode key (case_id, seed).
+    steps: dict[str, list[Any]] = {name: [] for name in STEP_SCHEMA.names if name not in ("case_id", "seed")}
+    frames: list[np.ndarray] | None = [] if record_video else None
+    variations: dict[str, Any] = {}
+    env_ms: list[float] = []
+    render_ms: list[float] = []
+    latencies: list[float] = []
+    success = success_any = False
+    progress: list[float] = []
+    reason, error, error_type = "horizon", "", ""
+    cams: tuple[str, ...] = video_cams
+    control_freq = spec.control_freq
+    try:
+        env, policy, cams = _build(spec, policy_factory, cache, video_cams)
+        control_freq = int(getattr(env.unwrapped, "spec_info", {}).get("control_freq", control_freq))
+        obs, info = env.reset(seed=spec.env_seed)
+        variations = dict(info.get("variations") or {})
+        wrapper = ChunkedPolicyWrapper(
+            policy,
+            open_loop_horizon=spec.open_loop_horizon,
+            action_low=env.action_space.low,
+            action_high=env.action_space.high,
+        )
+        wrapper.reset(spec.instruction)
+        if frames is not None and (tile := tile_cameras(obs, spec.cameras)) is not None:
+            frames.append(tile)
+        for t in range(spec.horizon):
+            action, step_info = wrapper.act({**obs, "prompt": spec.instruction})
+            joints = np.asarray(obs["joint_position"], np.float32).reshape(-1)
+            gripper = float(np.asarray(obs["gripper_position"], np.float32).reshape(-1)[0])
+            t0 = time.perf_counter()
+            obs, reward, terminated, truncated, info = env.step(action)
+            env_ms.append((time.perf_counter() - t0) * 1e3)
+            if "render_ms" in info:
+                render_ms.append(float(info["render_ms"]))
+            success = bool(info["success"])
+            success_any = success_any or success
+            progress.append(float(info["progress"]))
+            if step_info.policy_called and step_info.latency_ms is not None:
+                latencies.append(float(step_info.latency_ms))
+            steps["step"].append(t)
+            steps["chunk_index"].append(int(step_info.chunk_index))
+            steps["pos_in_chunk"].append(int(step_info.pos_in_chunk))
+            steps["action"].append(np.asarray(action, np.float32).reshape(-1))
+            steps["joint_position"].append(joints)
+            steps["gripper_position"].append(gripper)
+            steps["reward"].append(float(reward))
+            steps["progress"].append(progress[-1])
+            steps["success"].append(success)
+            steps["policy_called"].append(bool(step_info.policy_called))
+            steps["policy_latency_ms"].append(step_info.latency_ms if step_info.policy_called else None)
+            timing = step_info.timing if step_info.policy_called else None
+            steps["policy_timing"].append(json.dumps(timing, sort_keys=True) if timing else None)
+            if frames is not None and (tile := tile_cameras(obs, spec.cameras)) is not None:
+                frames.append(tile)
+            if terminated and success and spec.stop_on_success:
+                reason = "success"
+                break
+            if truncated:
+                break
+    except Exception as exc:  # recorded on the episode; the run goes on
+        reason, error, error_type = "error", (str(exc) or repr(exc)).strip(), type(exc).__name__
+        success = False
+        cache.discard(spec, cams)
+    finally:
+        if env_cache is None:
+            cache.close()
+    row = _row(
+        spec,
+        steps=len(steps["step"]),
+        success=success,
+        success_any=success_any,
+        progress=progress,
+        wall=time.perf_counter() - t_start,
+        calls=int(sum(steps["policy_called"])),
+        latencies=latencies,
+        env_ms=env_ms,
+        render_ms=render_ms,
+        reason=reason,
+        error=error,
+        error_type=error_type,
+        control_freq=control_freq,
+    )
+    return EpisodeResult(spec, row, steps, variations, frames)

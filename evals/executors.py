@@ -1,0 +1,157 @@
+"""`LocalExecutor`: run episode specs in N `spawn`ed worker processes, yielding results as they finish.
+
+Workers are started with `spawn` (EGL contexts do not survive `fork`); each builds its own `PolicyFactory`
+and envs once. The driver hands out one episode at a time, so it always knows which episode a worker is on:
+if a worker process dies (segfault, OOM kill), that episode is recorded as an error, a fresh worker is
+started, and the run continues. `workers=1` runs in the driver process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+import signal
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+from evals.episode import EpisodeResult, error_result
+from evals.spec import EpisodeSpec
+from evals.worker import EpisodeWorker, JobConfig
+
+
+class WorkerStartError(RuntimeError):
+    """A worker could not build its policy factory; the run cannot proceed."""
+
+
+def _worker_main(config: JobConfig, worker_id: int, tasks: Any, results: Any) -> None:
+    # Ctrl-C reaches the whole process group; only the driver handles it (it stops the workers).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        worker = EpisodeWorker(config)
+    except Exception as exc:
+        results.put(("start_error", worker_id, f"{type(exc).__name__}: {exc}"))
+        return
+    while True:
+        spec = tasks.get()
+        if spec is None:
+            break
+        results.put(("result", worker_id, worker.run(spec)))
+    worker.close()
+
+
+def crashed_result(spec: EpisodeSpec, exitcode: int | None) -> EpisodeResult:
+    """Result for an episode whose worker process died under it."""
+    return error_result(spec, f"worker process died (exit code {exitcode})", "WorkerCrash")
+
+
+class LocalExecutor:
+    def __init__(self, workers: int = 1, poll_seconds: float = 0.2):
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
+        self.workers = workers
+        self.poll_seconds = poll_seconds
+
+    def run(
+        self, specs: list[EpisodeSpec], config: JobConfig, factory: Any | None = None
+    ) -> Iterator[EpisodeResult]:
+        """Yield one `EpisodeResult` per spec, in completion order. `factory` (in-process only) reuses an
+        already-built policy factory instead of building one from `config`."""
+        if self.workers == 1 or len(specs) <= 1:
+            yield from self._run_inline(specs, config, factory)
+        else:
+            yield from self._run_pool(specs, config)
+
+    @staticmethod
+    def _run_inline(
+        specs: list[EpisodeSpec], config: JobConfig, factory: Any | None
+    ) -> Iterator[EpisodeResult]:
+        worker = EpisodeWorker(config, factory=factory)
+        try:
+            for spec in specs:
+                yield worker.run(spec)
+        finally:
+            worker.cache.close()
+            if factory is None:
+                worker.close()
+
+    def _run_pool(self, specs: list[EpisodeSpec], config: JobConfig) -> Iterator[EpisodeResult]:
+        ctx = mp.get_context("spawn")
+        results = ctx.Queue()
+        procs: dict[int, Any] = {}
+        task_queues: dict[int, Any] = {}
+        inflight: dict[int, EpisodeSpec] = {}
+        pending = deque(specs)
+        next_id = 0
+
+        def start_worker() -> None:
+            nonlocal next_id
+            wid, next_id = next_id, next_id + 1
+            task_queues[wid] = ctx.Queue()
+            procs[wid] = ctx.Process(
+                target=_worker_main, args=(config, wid, task_queues[wid], results), daemon=True
+            )
+            procs[wid].start()
+            assign(wid)
+
+        def assign(wid: int) -> None:
+            if pending:
+                inflight[wid] = pending.popleft()
+                task_queues[wid].put(inflight[wid])
+            else:
+                task_queues[wid].put(None)
+
+        def handle(msg: tuple) -> EpisodeResult | None:
+            kind, wid, payload = msg
+            if kind == "start_error":
+                raise WorkerStartError(f"worker could not start: {payload}")
+            inflight.pop(wid, None)
+            if procs[wid].is_alive():
+                assign(wid)
+            elif pending:
+                start_worker()
+            return payload
+
+        try:
+            for _ in range(min(self.workers, len(specs))):
+                start_worker()
+            while inflight:
+                try:
+                    msg = results.get(timeout=self.poll_seconds)
+                except queue.Empty:
+                    msg = None
+                if msg is not None:
+                    yield handle(msg)
+                    continue
+                for wid in [w for w in inflight if not procs[w].is_alive()]:
+                    # Everything a dead process sent is readable now: drain before declaring it lost.
+                    drained = []
+                    while True:
+                        try:
+                            drained.append(results.get(timeout=0.05))
+                        except queue.Empty:
+                            break
+                    for m in drained:
+                        yield handle(m)
+                    if wid in inflight:
+                        spec = inflight.pop(wid)
+                        yield crashed_result(spec, procs[wid].exitcode)
+                        if pending:
+                            start_worker()
+            _stop(procs, grace_seconds=10)
+        finally:
+            _stop(procs, grace_seconds=0)
+
+
+def _stop(procs: dict[int, Any], grace_seconds: float) -> None:
+    """Let finished workers exit on their own for `grace_seconds`, then terminate (and kill) the rest."""
+    for p in procs.values():
+        p.join(timeout=grace_seconds)
+    for p in procs.values():
+        if p.is_alive():
+            p.terminate()
+    for p in procs.values():
+        p.join(timeout=5)
+        if p.is_alive():
+            p.kill()
+            p.join(timeout=5)

@@ -1,0 +1,1 @@
+"""Serving policies over the openpi / RoboArena websocket protocol (``python -m evals.serve``)."""

@@ -1,0 +1,115 @@
+"""`EpisodeWorker`: what one worker process owns (a `PolicyFactory`, its envs) and how it runs one episode
+under the run's video mode, writing the MP4 itself so frames never cross process boundaries.
+
+`--video failures` with a state-only policy runs the episode without cameras (rendering costs ~20x physics
+on CPU) and, only when it failed, re-runs the same deterministic episode with cameras to record it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evals.backend import EnvBackend
+from evals.env_cache import EnvCache
+from evals.episode import EpisodeResult, run_episode
+from evals.spec import EpisodeSpec
+from evals.video import write_video
+
+VIDEO_MODES = ("all", "failures", "none")
+
+
+def build_policy_factory(spec: str, *, checkpoint: str | None = None, options: dict | None = None) -> Any:
+    """The production policy builder: `evals.policies.PolicyFactory.from_spec` (imported lazily)."""
+    from evals.policies import PolicyFactory
+
+    return PolicyFactory.from_spec(spec, checkpoint=checkpoint, options=options)
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """Everything a worker needs; picklable (functions are module-level) so `spawn` workers receive it."""
+
+    backend: EnvBackend
+    policy_spec: str
+    checkpoint: str | None = None
+    policy_options: dict[str, Any] = field(default_factory=dict)
+    video: str = "failures"
+    run_dir: str | None = None  # videos go to <run_dir>/videos/; None disables writing them
+    policy_builder: Callable[..., Any] = build_policy_factory
+
+
+def trajectories_match(a: EpisodeResult, b: EpisodeResult) -> bool:
+    """Same number of steps and bit-identical actions (used to validate the video re-run)."""
+    if len(a.steps["action"]) != len(b.steps["action"]):
+        return False
+    return all(np.array_equal(x, y) for x, y in zip(a.steps["action"], b.steps["action"], strict=True))
+
+
+class EpisodeWorker:
+    def __init__(self, config: JobConfig, factory: Any | None = None):
+        if config.video not in VIDEO_MODES:
+            raise ValueError(f"video mode must be one of {VIDEO_MODES}, got {config.video!r}")
+        self.config = config
+        self.factory = (
+            factory
+            if factory is not None
+            else config.policy_builder(
+                config.policy_spec, checkpoint=config.checkpoint, options=dict(config.policy_options)
+            )
+        )
+        self.cache = EnvCache(config.backend)
+        self.replay_mismatches = 0
+
+    def _run(self, spec: EpisodeSpec) -> EpisodeResult:
+        mode = self.config.video
+        if mode == "none" or not spec.cameras or self.config.run_dir is None:
+            return run_episode(spec, self.factory, record_video=False, env_cache=self.cache)
+        renders_anyway = self.cache.policy_cameras is not None and set(spec.cameras) <= set(
+            self.cache.policy_cameras
+        )
+        if mode == "all" or renders_anyway:
+            result = run_episode(spec, self.factory, record_video=True, env_cache=self.cache)
+            if mode == "failures" and not result.failed:
+                result.frames = None
+            return result
+        result = run_episode(spec, self.factory, record_video=False, env_cache=self.cache)
+        if result.failed:
+            replay = run_episode(spec, self.factory, record_video=True, env_cache=self.cache)
+            if not trajectories_match(result, replay):
+                # The video would show a different rollout than the recorded one; say so, keep the video.
+                self.replay_mismatches += 1
+                print(
+                    f"warning: {spec.name}: video re-run diverged from the recorded episode", file=sys.stderr
+                )
+            result.frames = replay.frames
+        return result
+
+    def run(self, spec: EpisodeSpec) -> EpisodeResult:
+        """Run one episode; write its video if it has frames; return it without frames."""
+        result = self._run(spec)
+        result.row["video"] = ""
+        if result.frames:
+            rel = f"videos/{spec.name}.mp4"
+            try:
+                write_video(
+                    Path(self.config.run_dir) / rel, result.frames, spec.instruction, spec.control_freq
+                )
+                result.row["video"] = rel
+            except Exception as exc:  # a broken encoder must not lose the episode's results
+                print(
+                    f"warning: {spec.name}: video not written ({type(exc).__name__}: {exc})", file=sys.stderr
+                )
+        result.frames = None
+        return result
+
+    def close(self) -> None:
+        self.cache.close()
+        close = getattr(self.factory, "close", None)
+        if close is not None:
+            close()

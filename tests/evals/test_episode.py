@@ -1,0 +1,114 @@
+"""The episode loop on the fake env: chunking, success, errors recorded (env and policy), camera handling,
+and the `--video failures` re-run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # importlib mode: make the helpers importable
+from runner_helpers import fake_env
+
+from evals.env_cache import EnvCache
+from evals.episode import run_episode
+from evals.spec import EpisodeSpec
+from evals.worker import EpisodeWorker, JobConfig, trajectories_match
+
+
+def _spec(task="FakeReach", seed=0, horizon=20, stop_on_success=True, cameras=("exterior_image_0_left",), olh=3):
+    return EpisodeSpec(
+        suite_name="fake", suite_version="1", case_index=0, case_id=f"{task}_case", task=task, embodiment="panda",
+        instruction="reach", seed=seed, horizon=horizon, open_loop_horizon=olh, action_space="joint_position",
+        cameras=cameras, image_size=(24, 32), control_freq=10, stop_on_success=stop_on_success,
+        variations={"distractors": 2}, tags=("t",),
+    )
+
+
+def _run(spec, kind="expert", record_video=False, cache=None):
+    cache = cache or EnvCache(fake_env.fake_backend())
+    return run_episode(spec, fake_env.FakeFactory(kind), record_video=record_video, env_cache=cache)
+
+
+def test_expert_succeeds_and_stops():
+    r = _run(_spec())
+    row, steps = r.row, r.steps
+    assert row["success"] and row["success_any"] and row["termination_reason"] == "success"
+    assert row["steps"] == len(steps["step"]) < 20 and row["sim_seconds"] == row["steps"] / 10
+    # open_loop_horizon 3 of 4-action chunks: a call every 3 steps
+    assert steps["policy_called"][:4] == [True, False, False, True]
+    assert steps["chunk_index"][:4] == [0, 0, 0, 1] and steps["pos_in_chunk"][:4] == [0, 1, 2, 0]
+    assert row["policy_calls"] == sum(steps["policy_called"])
+    assert steps["policy_latency_ms"][1] is None and steps["policy_latency_ms"][0] > 0
+    assert r.variations["distractors.count"] == 2
+    assert row["env_seed"] == _spec().env_seed and np.isnan(row["render_ms"])  # no camera rendered
+
+
+def test_runs_to_horizon_when_not_stopping_on_success():
+    r = _run(_spec(horizon=12, stop_on_success=False))
+    assert r.row["steps"] == 12 and r.row["termination_reason"] == "horizon"
+    assert r.row["success_any"] and r.row["success"]
+
+
+def test_random_policy_fails_at_horizon():
+    r = _run(_spec(horizon=8), kind="random")
+    assert not r.row["success"] and r.row["termination_reason"] == "horizon" and r.row["steps"] == 8
+    assert r.row["policy_calls"] == 8  # chunks of one action
+
+
+def test_env_exception_is_recorded_and_env_dropped():
+    cache = EnvCache(fake_env.fake_backend())
+    r = _run(_spec(task="FakeCrash"), cache=cache)
+    assert r.row["termination_reason"] == "error" and not r.row["success"]
+    assert r.row["error_type"] == "RuntimeError" and "blow-up" in r.row["error"]
+    assert r.row["steps"] == 3 and len(r.steps["action"]) == 3  # steps before the error are kept
+    assert cache._envs == {}  # a possibly broken env is never reused
+    assert _run(_spec(), cache=cache).row["success"]  # and the next episode is fine
+
+
+def test_policy_exception_and_nan_guard_are_recorded():
+    r = _run(_spec(), kind="raise")
+    assert r.row["termination_reason"] == "error" and r.row["error"] == "policy exploded" and r.row["steps"] == 0
+    r = _run(_spec(), kind="nan")
+    assert r.row["termination_reason"] == "error" and r.row["error_type"] == "PolicyOutputError"
+    assert r.row["steps"] == 3  # first chunk executed; the NaN chunk never reached the env
+
+
+def test_camera_policy_gets_images_and_timing():
+    cache = EnvCache(fake_env.fake_backend())
+    r = _run(_spec(), kind="camera", cache=cache)
+    assert r.row["success"], r.row["error"]
+    assert cache.policy_cameras == ("exterior_image_0_left",)
+    assert r.row["render_ms"] == 0.25
+    assert r.steps["policy_timing"][0] == '{"dit": 3.0, "vae": 1.5}' and r.steps["policy_timing"][1] is None
+
+
+def test_state_only_policy_renders_no_camera():
+    cache = EnvCache(fake_env.fake_backend())
+    _run(_spec(), cache=cache)
+    assert cache.policy_cameras == ()
+    assert all(env.cameras == () for env in cache._envs.values())
+
+
+def test_video_frames_and_reset_independence():
+    spec = _spec(horizon=6, cameras=("exterior_image_0_left", "wrist_image_left"))
+    recorded = _run(spec, kind="random", record_video=True)
+    assert len(recorded.frames) == 7 and recorded.frames[0].shape == (24, 64, 3)  # reset + 6 steps, 2 views
+    # the same episode after another one on the same (cached) env is identical
+    cache = EnvCache(fake_env.fake_backend())
+    _run(_spec(seed=5, horizon=6), kind="random", cache=cache)
+    again = _run(spec, kind="random", cache=cache)
+    assert trajectories_match(recorded, again)
+
+
+def test_failures_mode_rerenders_failed_state_only_episodes(tmp_path):
+    config = JobConfig(backend=fake_env.fake_backend(), policy_spec="random", video="failures", run_dir=str(tmp_path),
+                       policy_builder=fake_env.make_fake_factory)
+    worker = EpisodeWorker(config)
+    r = worker.run(_spec(horizon=5))
+    assert r.row["video"] == "videos/FakeReach_case__seed0.mp4" and (tmp_path / r.row["video"]).stat().st_size > 0
+    assert worker.replay_mismatches == 0 and r.frames is None
+    expert = EpisodeWorker(JobConfig(**{**config.__dict__, "policy_spec": "expert"}))
+    assert expert.run(_spec(seed=1)).row["video"] == ""  # successes get no video
+    assert not (tmp_path / "videos" / "FakeReach_case__seed1.mp4").exists()

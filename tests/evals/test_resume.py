@@ -1,0 +1,86 @@
+"""Crash safety: a real `kill -9` loses at most the episodes in flight and `--resume` completes the run;
+SIGINT (Ctrl-C) leaves a valid partial run marked "interrupted"."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # importlib mode: make the helpers importable
+from runner_helpers import REPO, assert_same_results, cli_command, run_main, suite_doc, write_suite
+
+
+def _suite(tmp_path):
+    doc = suite_doc(defaults={"task": "FakeReach", "num_trials": 6, "horizon": 20, "image_size": [24, 32]})
+    doc["cases"] = [{"id": "a"}, {"id": "b", "embodiment": "ur5e"}]
+    return write_suite(tmp_path, doc)
+
+
+def _start(tmp_path, run_dir, *extra):
+    args = ["--suite", _suite(tmp_path), "--policy", "slow", "--output", run_dir, "--video", "none", *extra]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(cli_command(args), cwd=REPO, env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_parts(proc, run_dir, n, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        parts = list((run_dir / "episodes").glob("*.parquet")) if (run_dir / "episodes").is_dir() else []
+        if len(parts) >= n:
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    raise AssertionError("run made no progress")
+
+
+def _reference(tmp_path):
+    ref = tmp_path / "ref"
+    assert run_main(["--suite", _suite(tmp_path), "--policy", "slow", "--output", ref, "--video", "none", "--quiet"]) == 0
+    return ref
+
+
+def test_resume_after_kill_9(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = _start(tmp_path, run_dir, "--workers", "2")
+    _wait_for_parts(proc, run_dir, 3)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers, like a machine crash
+    proc.wait(timeout=10)
+    done = len(list((run_dir / "episodes").glob("*.parquet")))
+    assert 3 <= done < 12
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "running"  # it never got to say otherwise
+    assert run_main(["--resume", run_dir, "--quiet"]) == 0
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["status"] == "completed" and len(info["sessions"]) == 2 and info["episodes_finished"] == 12
+    assert_same_results(run_dir, _reference(tmp_path))
+
+
+def test_sigint_leaves_valid_partial_run(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = _start(tmp_path, run_dir)
+    _wait_for_parts(proc, run_dir, 2)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal signals the whole process group
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "--resume" in err
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["status"] == "interrupted"
+    ep = pd.read_parquet(run_dir / "episodes.parquet")
+    assert 2 <= len(ep) < 12 and len(ep) == info["episodes_finished"]
+    assert (run_dir / "summary.csv").is_file()
+    assert run_main(["--resume", run_dir, "--quiet"]) == 0
+    assert_same_results(run_dir, _reference(tmp_path))
+
+
+def test_resume_rejects_changed_selection(tmp_path, capsys):
+    ref = _reference(tmp_path)
+    assert run_main(["--resume", ref, "--cases", "a"]) == 2
+    assert "--resume reuses the run's selection" in capsys.readouterr().err
+    assert run_main(["--resume", tmp_path / "nothing"]) == 2

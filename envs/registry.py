@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from functools import partial
 
+from envs.tasks.drawer import DRAWER_CONFIG, DrawerTask
 from envs.tasks.lift import LiftConfig, LiftTask
+from envs.tasks.long_horizon import DRAWER_CUBE_CONFIG, DrawerCubeTask
 from envs.tasks.pick_place import PICK_PLACE_CONFIGS, PickPlaceTask
+from envs.tasks.push import PUSH_CONFIG, PushTask
+from envs.tasks.stack import STACK_CONFIG, StackTask
 
 TASKS: dict[str, partial] = {
     "CubeInBowl": partial(PickPlaceTask, PICK_PLACE_CONFIGS["CubeInBowl"]),
@@ -24,3 +28,7 @@ TASKS: dict[str, partial] = {
     ),
 }
 # ----- engineer B: append further tasks below (one `TASKS["Name"] = partial(TaskClass, Config(...))` each) -----
+TASKS["StackCubes"] = partial(StackTask, STACK_CONFIG)
+TASKS["PushToTarget"] = partial(PushTask, PUSH_CONFIG)
+TASKS["OpenDrawer"] = partial(DrawerTask, DRAWER_CONFIG)
+TASKS["OpenDrawerPlaceCube"] = partial(DrawerCubeTask, DRAWER_CUBE_CONFIG)

@@ -15,7 +15,15 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from dreamzero_jax.convert.rules import TRANSFORMS, checkpoint_prefixes, component_rules, match, source_name, torch_shape
+from dreamzero_jax.convert.rules import (
+    TRANSFORMS,
+    checkpoint_prefixes,
+    component_rules,
+    ignored as is_ignored,
+    match,
+    source_name,
+    torch_shape,
+)
 from dreamzero_jax.convert.safetensors_io import CheckpointReader
 
 
@@ -37,6 +45,7 @@ class ConversionReport:
     unexpected: list[str] = field(default_factory=list)  # checkpoint names with no rule / target not in model
     mismatched: list[tuple[str, str, tuple, tuple]] = field(default_factory=list)  # name, target, got, want
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # name, target already mapped
+    ignored: list[str] = field(default_factory=list)  # names the rules deliberately drop (IGNORE)
 
     @property
     def ok(self) -> bool:
@@ -53,6 +62,7 @@ class ConversionReport:
         return (
             f"{self.component}: mapped={self.mapped} missing={len(self.missing)} "
             f"unexpected={len(self.unexpected)} mismatched={len(self.mismatched)} duplicates={len(self.duplicates)}"
+            f" ignored={len(self.ignored)}"
         )
 
 
@@ -86,6 +96,9 @@ def plan(
     mapping: dict[str, tuple[str, str]] = {}
     taken: dict[str, str] = {}
     for name, shape in shapes.items():
+        if is_ignored(name, component):
+            report.ignored.append(name)
+            continue
         m = match(rules, name)
         if m is None or m.target not in table:
             report.unexpected.append(name)
@@ -100,22 +113,24 @@ def plan(
             continue
         taken[m.target] = name
         mapping[name] = (m.target, m.transform)
-    report.missing = [p for p in table if p not in taken and not any(p == t for _, t, _, _ in report.mismatched)]
+    mismatched_targets = {t for _, t, _, _ in report.mismatched}
+    report.missing = [p for p in table if p not in taken and p not in mismatched_targets]
     report.mapped = len(mapping)
     return mapping, report
 
 
-def route(names: Iterable[str], components: Iterable[str]) -> tuple[dict[str, dict[str, str]], list[str]]:
+def route(
+    names: Iterable[str], components: Iterable[str], shard_of: Mapping[str, object] | None = None
+) -> tuple[dict[str, dict[str, str]], list[str]]:
     """Split checkpoint names by component: {component: {stripped name: full name}}, unrouted names.
 
-    Names carrying a component's checkpoint prefix (full VLA checkpoint) go to that component. A
-    checkpoint in which no name carries any requested prefix is a bare single-component file: it goes
-    to the requested component whose rules match most of its names.
+    Names carrying a component's checkpoint prefix (full VLA checkpoint) go to that component. If no
+    name carries any prefix, the checkpoint holds bare component files: each shard (``shard_of`` maps a
+    name to its file; default one group) goes to the component whose rules match most of its names.
     """
     names, components = list(names), list(components)
     routed: dict[str, dict[str, str]] = {c: {} for c in components}
-    prefixes = [(p, c) for c in components for p in checkpoint_prefixes(c)]
-    prefixes.sort(key=lambda pc: -len(pc[0]))
+    prefixes = sorted(((p, c) for c in components for p in checkpoint_prefixes(c)), key=lambda pc: -len(pc[0]))
     unrouted = []
     for n in names:
         hit = next(((p, c) for p, c in prefixes if n.startswith(p)), None)
@@ -126,15 +141,22 @@ def route(names: Iterable[str], components: Iterable[str]) -> tuple[dict[str, di
     if any(routed.values()) or not components:
         return routed, unrouted
 
-    def score(c: str) -> int:
-        rules = component_rules(c).RULES
-        return sum(match(rules, n) is not None for n in names)
+    groups: dict[object, list[str]] = {}
+    for n in names:
+        groups.setdefault(shard_of[n] if shard_of else None, []).append(n)
+    unrouted = []
+    for group in groups.values():
 
-    best = max(components, key=score)
-    if score(best) == 0:
-        return routed, names
-    routed[best] = {n: n for n in names}
-    return routed, []
+        def score(c: str, group=group) -> int:
+            rules = component_rules(c).RULES
+            return sum(match(rules, n) is not None or is_ignored(n, c) for n in group)
+
+        best = max(components, key=score)
+        if score(best) == 0:
+            unrouted += group
+        else:
+            routed[best].update({n: n for n in group})
+    return routed, unrouted
 
 
 def _fresh_param_state(target: nnx.Module | nnx.State) -> nnx.State:

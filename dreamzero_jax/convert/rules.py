@@ -7,6 +7,8 @@ Every component of DreamZero (the DiT, the video VAE, umT5, CLIP) has a module
   full-matches a (prefix-stripped) PyTorch name wins.
 * ``CHECKPOINT_PREFIX: str`` -- the prefix the component's names carry inside a full VLA checkpoint,
   e.g. ``"action_head.model."`` for the DiT (bare component files carry no prefix).
+* optionally ``IGNORE: tuple[str, ...]`` -- regexes of checkpoint names the port deliberately drops
+  (parameters upstream never uses); they are neither loaded nor reported as unexpected.
 * optionally ``build_model(config, rngs) -> nnx.Module`` -- how to construct the component from its
   config; without it the class named in :data:`COMPONENTS` is called as ``Class(config, rngs=rngs)``.
 
@@ -158,6 +160,11 @@ def checkpoint_prefixes(name: str) -> tuple[str, ...]:
         return ()
     # the encoders README documents prefixes relative to the head; the VLA nests the head as action_head
     return (prefix,) if prefix.startswith("action_head.") else ("action_head." + prefix, prefix)
+
+
+def ignored(name: str, component: str) -> bool:
+    """True when ``component``'s rules list ``name`` (prefix-stripped) as deliberately dropped."""
+    return any(re.fullmatch(p, name) for p in getattr(component_rules(component), "IGNORE", ()))
 
 
 @dataclass(frozen=True)

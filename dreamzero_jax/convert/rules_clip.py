@@ -22,11 +22,14 @@ RULES: tuple[Rule, ...] = (
     Rule(_BLOCK + r"mlp\.0\.bias", r"blocks.\1.mlp.fc1.bias"),
     Rule(_BLOCK + r"mlp\.2\.weight", r"blocks.\1.mlp.fc2.kernel", "linear"),
     Rule(_BLOCK + r"mlp\.2\.bias", r"blocks.\1.mlp.fc2.bias"),
-    # Known and intentionally dropped (target ""): in the checkpoint, never used by DreamZero's forward
-    # (`encode_image` stops before post_norm/head; log_scale belongs to the contrastive loss). Any
-    # `textual.*` keys of the open-CLIP checkpoint are ignored upstream too (`textual = None`).
-    Rule(r"log_scale", ""),
-    Rule(r"visual\.head", ""),
-    Rule(r"visual\.post_norm\.(weight|bias)", ""),
-    Rule(r"textual\..*", ""),
+)
+
+# Known and intentionally dropped: in the checkpoint but never used by DreamZero's forward (`encode_image`
+# stops before post_norm/head; log_scale belongs to CLIP's contrastive loss). The open-CLIP file's
+# `textual.*` (XLM-RoBERTa) keys are ignored upstream too (`textual = None`, strict=False).
+IGNORE: tuple[str, ...] = (
+    r"log_scale",
+    r"visual\.head",
+    r"visual\.post_norm\.(weight|bias)",
+    r"textual\..*",
 )

@@ -6,7 +6,7 @@ inputs and compares with the saved outputs. A fixture directory without these fi
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 
 import jax
@@ -16,44 +16,14 @@ from flax import nnx
 
 from dreamzero_jax.configs.clip import TINY as CLIP_TINY
 from dreamzero_jax.configs.t5 import TINY as T5_TINY
-from dreamzero_jax.conditioning import encode_prompt, y_from_latent
-from dreamzero_jax.convert import rules_clip, rules_t5
-from dreamzero_jax.convert.rules import TRANSFORMS, Rule, match
+from dreamzero_jax.conditioning import build_y, encode_prompt, y_from_latent
+from dreamzero_jax.convert.apply import load_into
 from dreamzero_jax.models.clip import CLIPVision, encode_image, preprocess
 from dreamzero_jax.models.t5 import UMT5Encoder, bucket_matrix
 from dreamzero_jax.parity.core import ParityResult, compare
 from dreamzero_jax.views import droid_layout, grid_layout, to_signed_unit
 
 SUBDIR = "dreamzero_tiny_encoders"
-
-
-def load_with_rules(model: nnx.Module, tensors: Mapping[str, np.ndarray], rules: tuple[Rule, ...]) -> None:
-    """Fill every parameter of ``model`` from PyTorch-named ``tensors`` via ``rules`` (strict both ways).
-
-    Rules with an empty target mark known, intentionally dropped tensors. Kept small and local so these
-    checks do not depend on the full converter; `dreamzero_jax.convert.apply` is the user-facing path.
-    """
-    flat = dict(nnx.to_flat_state(nnx.state(model, nnx.Param)))
-    by_name = {".".join(str(p) for p in path): path for path in flat}
-    new = {}
-    for name, value in tensors.items():
-        m = match(rules, name)
-        if m is None:
-            raise KeyError(f"no conversion rule for {name!r}")
-        if not m.target:
-            continue
-        if m.target not in by_name:
-            raise KeyError(f"rule for {name!r} targets {m.target!r}, which the model does not have")
-        path = by_name[m.target]
-        want = tuple(flat[path].shape)
-        arr = TRANSFORMS[m.transform](np.asarray(value), want)
-        if tuple(arr.shape) != want:
-            raise ValueError(f"{name}: converted shape {arr.shape} != model shape {want} at {m.target}")
-        new[path] = jnp.asarray(arr, dtype=flat[path].dtype)
-    missing = sorted(".".join(map(str, p)) for p in flat if p not in new)
-    if missing:
-        raise KeyError(f"parameters not filled by the checkpoint: {missing}")
-    nnx.update(model, nnx.State.from_flat_path(new))
 
 
 def _weights(fixture: Path, name: str) -> dict[str, np.ndarray]:
@@ -65,14 +35,14 @@ def _weights(fixture: Path, name: str) -> dict[str, np.ndarray]:
 def tiny_t5(fixture: Path) -> UMT5Encoder:
     """The fixture's umT5 (tiny config, upstream weights)."""
     model = nnx.eval_shape(lambda: UMT5Encoder(T5_TINY, rngs=nnx.Rngs(0)))  # no random init: all loaded
-    load_with_rules(model, _weights(fixture, "t5_weights.safetensors"), rules_t5.RULES)
+    load_into(model, _weights(fixture, "t5_weights.safetensors"), component="t5")
     return model
 
 
 def tiny_clip(fixture: Path) -> CLIPVision:
     """The fixture's CLIP vision tower (tiny config, upstream weights)."""
     model = nnx.eval_shape(lambda: CLIPVision(CLIP_TINY, rngs=nnx.Rngs(0)))
-    load_with_rules(model, _weights(fixture, "clip_weights.safetensors"), rules_clip.RULES)
+    load_into(model, _weights(fixture, "clip_weights.safetensors"), component="clip")
     return model
 
 
@@ -116,13 +86,34 @@ def _clip_checks(fixture: Path) -> Iterator[ParityResult]:
                       note="from uint8, through our bicubic resize")
 
 
+def _tiny_vae_encode(fixture: Path):
+    """Jitted encode of the fixture's VAE, or None while `dreamzero_jax.models.vae` is unavailable."""
+    try:
+        from dreamzero_jax.configs.vae import TINY as VAE_TINY
+        from dreamzero_jax.models.vae import WanVAE, encode_video
+    except ImportError:
+        return None
+    vae = nnx.eval_shape(lambda: WanVAE(VAE_TINY, rngs=nnx.Rngs(0)))
+    load_into(vae, _weights(fixture, "vae_weights.safetensors"), component="vae")
+    return lambda video: encode_video(vae, video)
+
+
 def _y_checks(fixture: Path) -> Iterator[ParityResult]:
     io = np.load(fixture / "y_io.npz")
-    ref_y = io["out_y"].transpose(0, 2, 3, 4, 1)  # [B, T, h, w, 20] channels-last
-    # The latent part is the VAE's; here the mask construction and the concatenation are checked on it.
+    ref_y = io["out_y"].transpose(0, 2, 3, 4, 1)  # [B, T', h, w, 20] channels-last
+    ref_first = io["out_new_image"].transpose(0, 2, 3, 4, 1)
+    # Mask construction and concatenation alone, around the reference VAE latent.
     y, first = y_from_latent(jnp.asarray(ref_y[..., 4:]))
-    yield compare("y.from_latent", y, ref_y, tol=0.0, note="mask + concat around the reference VAE latent")
-    yield compare("y.new_image", first, io["out_new_image"].transpose(0, 2, 3, 4, 1), tol=0.0)
+    yield compare("y.from_latent", y, ref_y, tol=0.0, note="mask + concat around the reference latent")
+    yield compare("y.new_image", first, ref_first, tol=0.0)
+    image = jnp.asarray(io["in_image"][:, 0].transpose(0, 2, 3, 1))  # [B, H, W, 3] in [-1, 1]
+    vae_encode = _tiny_vae_encode(fixture)
+    if vae_encode is not None:
+        y, first = build_y(image, int(io["in_num_frames"]), vae_encode)
+        yield compare("y.build_with_vae", y, ref_y, tol=1e-4, note="end to end through the JAX VAE")
+        yield compare("y.build_with_vae.new_image", first, ref_first, tol=1e-4)
+    clip = tiny_clip(fixture)
+    yield compare("y.clip_context", _clip_encode(clip, image), io["out_clip_context"], tol=1e-4)
 
 
 def _views_checks(fixture: Path) -> Iterator[ParityResult]:

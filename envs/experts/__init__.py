@@ -9,14 +9,22 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from envs.experts.baselines import RandomAgent, ZeroAgent
+from envs.experts.drawer import make_drawer_expert
 from envs.experts.lift import make_lift_expert
+from envs.experts.long_horizon import make_drawer_cube_expert
 from envs.experts.pick_place import make_pick_place_expert
+from envs.experts.push import make_push_expert
+from envs.experts.stack import make_stack_expert
 from envs.experts.waypoints import ArmIK, Waypoint, WaypointExpert
 
 # task family (TaskConfig.family) -> expert constructor. Engineer B: append one line per new family.
 EXPERTS: dict[str, Callable] = {
     "pick_place": make_pick_place_expert,
     "lift": make_lift_expert,
+    "stack": make_stack_expert,
+    "push": make_push_expert,
+    "drawer": make_drawer_expert,
+    "drawer_cube": make_drawer_cube_expert,
 }
 
 __all__ = ["EXPERTS", "ArmIK", "RandomAgent", "Waypoint", "WaypointExpert", "ZeroAgent", "make_expert"]

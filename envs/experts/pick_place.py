@@ -1,5 +1,5 @@
 """Scripted expert for the pick-and-place family: grasp the object from above, carry it over the container,
-lower it in and let go."""
+lower it in and let go. A missed grasp sends the plan back to the approach."""
 
 from __future__ import annotations
 
@@ -10,11 +10,31 @@ from envs.experts.waypoints import Waypoint, WaypointExpert
 APPROACH = 0.10  # m above the grasp point before descending
 CLEARANCE = 0.05  # m between the object's bottom and the container rim while carrying
 RELEASE_DROP = 0.015  # m above the rim the object's bottom is released from
+CLOSE_STEPS = 10  # control steps for the fingers to close (slowest gripper: Robotiq 140)
+MAX_HELD_OFFSET = 0.05  # m; bounds the in-hand correction so a dropped object cannot send the arm away
 
 
-def grasp_offset(obj: dict) -> float:
-    """Grasp this far above the object's centre: tall objects are held near the top."""
-    return max(0.0, obj["half_height"] - 0.025)
+def grasp_steps(expert: WaypointExpert, key: str) -> list[Waypoint]:
+    """Approach from above, descend, close; the close step retries from the approach if nothing is held."""
+    state = expert.env.sim_state()
+    yaw = expert.grasp_yaw(state["objects"][key])
+
+    def obj(s):
+        return s["objects"][key]
+
+    return [
+        Waypoint("above", lambda s: (expert.grasp_point(obj(s), s, APPROACH), yaw), 0.0, tol=0.02),
+        Waypoint("descend", lambda s: (expert.grasp_point(obj(s), s), yaw), 0.0, tol=0.008, max_steps=40),
+        Waypoint(
+            "close",
+            lambda s: (s["eef_pos"], None),
+            1.0,
+            tol=1.0,
+            hold=CLOSE_STEPS,
+            require=lambda s: bool(obj(s)["grasped"]),
+            retry_to=0,
+        ),
+    ]
 
 
 def plan_pick_place(expert: WaypointExpert) -> list[Waypoint]:
@@ -22,29 +42,25 @@ def plan_pick_place(expert: WaypointExpert) -> list[Waypoint]:
     obj_key, con_key = state["target_object"], state["target_container"]
     obj0 = state["objects"][obj_key]
     con0 = state["objects"][con_key]
-    yaw = expert.grasp_yaw(obj0)
-    dz = grasp_offset(obj0)
+    grip_above_bottom = expert.grasp_point(obj0, state)[2] - (obj0["pos"][2] - obj0["half_height"])
     rim = con0["pos"][2] + con0["height"] / 2
-    # Height of the grip point while carrying: the object's bottom clears the rim.
-    carry_z = rim + CLEARANCE + obj0["half_height"] + dz
-    release_z = rim + RELEASE_DROP + obj0["half_height"] + dz
-
-    def obj(s):
-        return s["objects"][obj_key]
+    carry_z = rim + CLEARANCE + grip_above_bottom
+    release_z = rim + RELEASE_DROP + grip_above_bottom
 
     def over_container(z):
         def target(s):
             # Put the *object* (not the hand) over the container centre: correct for where it sits in the hand.
-            held = obj(s)["pos"][:2] - s["eef_pos"][:2]
+            held = s["objects"][obj_key]["pos"][:2] - s["eef_pos"][:2]
+            norm = np.linalg.norm(held)
+            if norm > MAX_HELD_OFFSET:
+                held = held * (MAX_HELD_OFFSET / norm)
             xy = s["objects"][con_key]["pos"][:2] - held
             return np.array([xy[0], xy[1], z]), None
 
         return target
 
     return [
-        Waypoint("above", lambda s: (obj(s)["pos"] + [0, 0, APPROACH + dz], yaw), 0.0, tol=0.02),
-        Waypoint("descend", lambda s: (obj(s)["pos"] + [0, 0, dz], yaw), 0.0, tol=0.008, max_steps=50),
-        Waypoint("close", lambda s: (s["eef_pos"], None), 1.0, tol=1.0, hold=6),
+        *grasp_steps(expert, obj_key),
         Waypoint("lift", lambda s: (np.array([*s["eef_pos"][:2], carry_z]), None), 1.0, tol=0.02),
         Waypoint("carry", over_container(carry_z), 1.0, tol=0.01, max_steps=80),
         Waypoint("lower", over_container(release_z), 1.0, tol=0.01, max_steps=40),

@@ -95,6 +95,9 @@ class Waypoint:
     tol: float = 0.015
     hold: int = 0
     max_steps: int = 80
+    # Checked when the waypoint ends; if it fails the plan jumps back to waypoint `retry_to` (e.g. a missed grasp).
+    require: Callable[[dict], bool] | None = None
+    retry_to: int = 0
 
 
 def finger_axis_yaw(scene) -> float:
@@ -107,6 +110,19 @@ def finger_axis_yaw(scene) -> float:
         pads.append(np.mean([scene.sim.data.geom_xpos[i] for i in ids], axis=0))
     d = pads[0] - pads[1]
     return float(np.arctan2(d[1], d[0]))
+
+
+def fingertip_drop(scene) -> float:
+    """How far the gripper's lowest collision geom reaches below the end-effector site (gripper pointing down)."""
+    model, data = scene.sim.model._model, scene.sim.data._data
+    corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
+    lowest = np.inf
+    for name in scene.gripper_model.contact_geoms:
+        gid = model.geom(name).id
+        local = corners * model.geom_aabb[gid, 3:] + model.geom_aabb[gid, :3]
+        world = local @ data.geom_xmat[gid].reshape(3, 3).T + data.geom_xpos[gid]
+        lowest = min(lowest, float(world[:, 2].min()))
+    return float(scene.eef_pos()[2] - lowest)
 
 
 class WaypointExpert:
@@ -124,6 +140,7 @@ class WaypointExpert:
         self.ik = ArmIK(scene)
         self.home_mat = scene.eef_mat()
         self.home_finger_yaw = finger_axis_yaw(scene)
+        self.tip_drop = fingertip_drop(scene)
         self.waypoints = self.plan_fn(self)
         self.index = 0
         self.count = 0
@@ -134,12 +151,13 @@ class WaypointExpert:
     def done(self) -> bool:
         return self.index >= len(self.waypoints)
 
-    def _advance(self, dist: float, wp: Waypoint) -> None:
+    def _advance(self, dist: float, wp: Waypoint, state: dict) -> None:
         self.count += 1
         if dist < wp.tol:
             self.held += 1
         if self.held > wp.hold or self.count >= wp.max_steps:
-            self.index += 1
+            ok = wp.require is None or wp.require(state)
+            self.index = self.index + 1 if ok else wp.retry_to
             self.count = 0
             self.held = 0
 
@@ -151,7 +169,7 @@ class WaypointExpert:
         delta = np.asarray(pos) - eef
         dist = float(np.linalg.norm(delta))
         if not self.done:
-            self._advance(dist, wp)
+            self._advance(dist, wp, state)
         step = delta if dist <= MAX_CART_STEP else delta * (MAX_CART_STEP / dist)
         # Rotate the gripper about world z so its finger axis matches `yaw`; a squeeze axis is symmetric under pi.
         want = self.yaw_cmd if yaw is None else wrap_angle(yaw - self.home_finger_yaw, np.pi)
@@ -163,6 +181,13 @@ class WaypointExpert:
         """Finger-axis yaw for grasping `obj` (a sim_state object entry), the closest under its symmetry."""
         axis = obj["yaw"] + obj.get("grasp_axis", 0.0)
         return self.home_finger_yaw + wrap_angle(axis - self.home_finger_yaw, obj.get("symmetry", np.pi))
+
+    def grasp_point(self, obj: dict, state: dict, above: float = 0.0) -> np.ndarray:
+        """Where the end-effector site goes to grasp `obj`: near the top of tall objects, never so low that the
+        fingertips hit the table."""
+        z = obj["pos"][2] + max(0.0, obj["half_height"] - 0.025)
+        z = max(z, state["table_top_z"] + self.tip_drop + 0.004)
+        return np.array([obj["pos"][0], obj["pos"][1], z + above])
 
     def _to_action(self, pos, mat, gripper, state) -> np.ndarray:
         space = self.env.spec_info["action_space"]

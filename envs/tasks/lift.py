@@ -55,6 +55,7 @@ class LiftTask(Task):
                     "half_width": self.config.cube_half_size,
                     "half_height": self.config.cube_half_size,
                     "symmetry": np.pi / 2,  # a cube looks the same every quarter turn: grasp yaw is taken mod this
+                    "grasped": scene.is_grasped(self.cube),
                 }
             },
             "lift_height": self.config.lift_height,

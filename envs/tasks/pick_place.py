@@ -26,11 +26,18 @@ class PickPlaceConfig(TaskConfig):
     container_offset: tuple[float, float] = (0.0, 0.13)
 
 
-# name -> (builder, half_width across the grasp, half_height, grasp yaw symmetry)
+# name -> (builder, half_width across the grasp, half_height, grasp yaw symmetry, squeeze axis in the body frame)
 OBJECTS = {
-    "cube": (lambda: BoxObject("cube", size=(0.02, 0.02, 0.02), rgba=(0.85, 0.15, 0.15, 1)), 0.02, 0.02, np.pi / 2),
-    "can": (lambda: CylinderObject("can", size=(0.028, 0.045), rgba=(0.75, 0.1, 0.1, 1)), 0.028, 0.045, np.pi / 2),
-    "banana": (lambda: Banana("banana"), 0.017, 0.017, np.pi),
+    "cube": (lambda: BoxObject("cube", size=(0.02, 0.02, 0.02), rgba=(0.85, 0.15, 0.15, 1)), 0.02, 0.02, np.pi / 2, 0.0),
+    "can": (
+        lambda: CylinderObject("can", size=(0.028, 0.045), rgba=(0.75, 0.1, 0.1, 1)),
+        0.028,
+        0.045,
+        np.pi / 2,
+        0.0,
+    ),
+    # The banana's long axis is its body x: squeeze across it, along body y.
+    "banana": (lambda: Banana("banana"), 0.017, 0.017, np.pi, np.pi / 2),
 }
 # name -> builder; Container keeps inner_half_width / height for the success predicate and the expert.
 CONTAINERS = {
@@ -86,7 +93,7 @@ class PickPlaceTask(Task):
 
     def build(self):
         cfg = self.config
-        builder, self.half_width, self.half_height, self.symmetry = OBJECTS[cfg.object_kind]
+        builder, self.half_width, self.half_height, self.symmetry, self.grasp_axis = OBJECTS[cfg.object_kind]
         self.object = builder()
         self.container = CONTAINERS[cfg.container_kind]()
         return [self.object, self.container]
@@ -149,6 +156,8 @@ class PickPlaceTask(Task):
                     "half_width": self.half_width,
                     "half_height": self.half_height,
                     "symmetry": self.symmetry,
+                    "grasp_axis": self.grasp_axis,
+                    "grasped": scene.is_grasped(self.object),
                 },
                 self.config.container_kind: {
                     "pos": scene.object_pos(self.container),

@@ -28,7 +28,13 @@ class Policy(Protocol):
       ``wrist_image_left`` uint8 HxWx3, ``joint_position`` (7,), ``gripper_position`` (1,),
       ``cartesian_position`` (6,), plus ``prompt``) and returns ``{"actions": float32 (N, action_dim)}``,
       optionally ``"timing": {stage: ms}`` and ``"video"``.
-    - ``metadata`` describes the action space, action_dim, expected cameras/resolution and chunk length.
+    - ``metadata`` describes the action space, action_dim, expected cameras/resolution and chunk length:
+      ``name``, ``action_space``, ``action_dim``, ``cameras`` (obs image keys the policy needs; ``()`` for
+      state-only policies), ``image_size`` ((H, W) or None), ``chunk_length`` (N or None) and ``config``
+      (JSON-able, recorded in run.json).
+
+    Per-step actions come from :class:`evals.wrappers.ChunkedPolicyWrapper`; policies are built per episode by
+    :class:`evals.policies.PolicyFactory`.
     """
 
     metadata: dict[str, Any]

@@ -209,7 +209,12 @@ class RemotePolicy:
         cameras, size = set(self.metadata["cameras"]), self.metadata["image_size"]
         out: dict[str, Any] = {}
         for key, value in obs.items():
-            if "image" in key and isinstance(value, np.ndarray) and value.ndim >= 3 and value.dtype == np.uint8:
+            if (
+                "image" in key
+                and isinstance(value, np.ndarray)
+                and value.ndim >= 3
+                and value.dtype == np.uint8
+            ):
                 if key not in cameras:
                     continue
                 if size is not None:

@@ -61,7 +61,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="zero/random only: the action space to act in, for a Panda (default: joint_position)",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of random / of the dreamzero model (default: 0)"
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of random (every episode replays the same sequence) / of the dreamzero model (default: 0)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="TCP port; 0 picks a free one (default: 8000)")

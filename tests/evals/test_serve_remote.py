@@ -318,3 +318,20 @@ def test_cli_serves_and_shuts_down_cleanly_on_sigterm():
             proc.kill()
             proc.wait()
         proc.stderr.close()
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        ({"server_timing": {"infer_ms": 1.0}}, r"map without 'actions'"),
+        ("a string", r"replied str instead of an action array"),
+    ],
+)
+def test_replies_without_actions_are_clear_errors(echo, reply, message):
+    with ServerThread(echo) as srv:
+        client = RemotePolicy("127.0.0.1", srv.port)
+        client.close()
+    with pytest.raises(RemotePolicyError, match=message):
+        client._parse_reply(reply)
+    # The RoboArena README's singular "action" key is accepted too.
+    assert client._parse_reply({"action": np.ones((2, 8))})["actions"].shape == (2, 8)

@@ -1,0 +1,153 @@
+"""Convert an original DreamZero PyTorch checkpoint (safetensors) to orbax NNX states.
+
+    python -m dreamzero_jax.convert --input <file.safetensors | index.json | dir> --output <dir>
+        [--config tiny|droid_14b|bench] [--components dit,vae,t5,clip] [--dtype float32|bfloat16] [--dry-run]
+
+Writes ``<output>/<component>/`` (an orbax checkpoint of the component's ``nnx.Param`` state) and
+``<output>/manifest.json``. ``--dry-run`` only checks names and shapes against the config, built
+abstractly, so it works for ``droid_14b`` without allocating anything.
+
+Exit codes: 0 success; 1 missing, unexpected or shape-mismatched keys; 2 usage or input errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from dreamzero_jax.configs import config_names, get_config
+from dreamzero_jax.convert.abstract import abstract_model
+from dreamzero_jax.convert.apply import ConversionReport, load_streaming, plan, route
+from dreamzero_jax.convert.orbax_io import DTYPES, save_state
+from dreamzero_jax.convert.rules import COMPONENTS, ComponentUnavailable, component_rules
+from dreamzero_jax.convert.safetensors_io import CheckpointError, CheckpointReader
+
+EXIT_OK, EXIT_MISMATCH, EXIT_USAGE = 0, 1, 2
+MAX_LISTED = 20  # problem lines printed per component
+
+
+class UsageError(Exception):
+    """A user mistake: reported as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m dreamzero_jax.convert",
+        description="Convert DreamZero PyTorch safetensors weights into orbax NNX checkpoints.",
+        epilog="Exit codes: 0 ok, 1 missing/unexpected/mis-shaped keys, 2 usage or input error.",
+    )
+    p.add_argument(
+        "--input", required=True, help="a .safetensors file, a sharded index .json (weight_map), or a directory"
+    )
+    p.add_argument("--output", help="orbax output directory (required unless --dry-run)")
+    p.add_argument("--config", default="droid_14b", help="model config to convert into (default: droid_14b)")
+    p.add_argument(
+        "--components",
+        help=f"comma-separated subset of {','.join(COMPONENTS)} (default: every component found in the input)",
+    )
+    p.add_argument(
+        "--dtype", default=None, choices=sorted(DTYPES), help="cast parameters to this dtype (default: keep model dtype)"
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="only report missing/unexpected/mis-shaped keys against the abstract model; write nothing",
+    )
+    return p
+
+
+def _available_components(config) -> list[str]:
+    out = []
+    for name in COMPONENTS:
+        try:
+            component_rules(name)
+        except ComponentUnavailable:
+            continue
+        if config.component(name) is not None:
+            out.append(name)
+    return out
+
+
+def _selected(args, config) -> tuple[list[str], bool]:
+    available = _available_components(config)
+    if not args.components:
+        return available, False
+    wanted = [c.strip() for c in args.components.split(",") if c.strip()]
+    unknown = [c for c in wanted if c not in COMPONENTS]
+    if unknown:
+        raise UsageError(f"unknown component {unknown[0]!r} in --components; valid: {', '.join(COMPONENTS)}")
+    missing = [c for c in wanted if c not in available]
+    if missing:
+        raise UsageError(f"component {missing[0]!r} is not available for config {config.name!r} (rules or config missing)")
+    return wanted, True
+
+
+def _print_report(report: ConversionReport) -> None:
+    print(("OK    " if report.ok else "FAIL  ") + report.summary())
+    lines = report.problem_lines()
+    for line in lines[:MAX_LISTED]:
+        print(f"      {line}")
+    if len(lines) > MAX_LISTED:
+        print(f"      ... and {len(lines) - MAX_LISTED} more")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.dry_run and not args.output:
+        raise UsageError("--output is required unless --dry-run is given")
+    try:
+        config = get_config(args.config)
+    except KeyError:
+        raise UsageError(f"unknown --config {args.config!r}; valid: {', '.join(config_names())}") from None
+    try:
+        reader = CheckpointReader(args.input)
+        names = reader.names()
+    except CheckpointError as e:
+        raise UsageError(str(e)) from None
+    components, explicit = _selected(args, config)
+    # route with every available component so other components' tensors are not called unexpected
+    shard_of = {n: info.shard for n, info in reader.infos().items()}
+    routed, unrouted = route(names, _available_components(config), shard_of)
+    status = EXIT_OK
+    if unrouted:
+        status = EXIT_MISMATCH
+        print(f"FAIL  {len(unrouted)} tensors belong to no known component, e.g. {unrouted[0]}")
+    manifest = {"config": config.name, "input": str(Path(args.input).absolute()), "dtype": args.dtype, "components": {}}
+    for component in components:
+        if not routed.get(component):
+            if explicit:
+                status = EXIT_MISMATCH
+                print(f"FAIL  {component}: no tensors for this component in {args.input}")
+            continue
+        model = abstract_model(component, config.component(component))
+        shapes = reader.shapes()
+        _, report = plan({s: shapes[f] for s, f in routed[component].items()}, component, model)
+        _print_report(report)
+        if not report.ok:
+            status = EXIT_MISMATCH
+            continue
+        if args.dry_run:
+            continue
+        dtype = DTYPES[args.dtype] if args.dtype else None
+        state, _ = load_streaming(model, reader, component, names=routed[component], dtype=dtype)
+        out = save_state(Path(args.output) / component, state, metadata={"component": component, "config": config.name})
+        del state
+        manifest["components"][component] = {"path": component, "tensors": report.mapped}
+        print(f"      wrote {out}")
+    if not args.dry_run and status == EXIT_OK:
+        Path(args.output, "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

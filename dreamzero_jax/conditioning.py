@@ -15,10 +15,14 @@ from flax import nnx
 Y_MASK_CHANNELS = 4
 
 
-def first_frame_mask(batch: int, latent_frames: int, height: int, width: int, dtype=jnp.float32) -> jnp.ndarray:
+def first_frame_mask(
+    batch: int, latent_frames: int, height: int, width: int, dtype=jnp.float32
+) -> jnp.ndarray:
     """The 4 mask channels of `y`: [B, T', h, w, 4], 1 on latent frame 0 (the given image), 0 elsewhere."""
     frame_is_given = (jnp.arange(latent_frames) == 0).astype(dtype)
-    return jnp.broadcast_to(frame_is_given[None, :, None, None, None], (batch, latent_frames, height, width, 4))
+    return jnp.broadcast_to(
+        frame_is_given[None, :, None, None, None], (batch, latent_frames, height, width, 4)
+    )
 
 
 def y_from_latent(latent: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:

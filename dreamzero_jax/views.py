@@ -30,6 +30,9 @@ from collections.abc import Callable
 import jax.numpy as jnp
 import numpy as np
 
+# DROID camera keys in the order `droid_layout` expects them (upstream `video_concat_order`).
+DROID_VIEW_ORDER = ("exterior_image_1_left", "exterior_image_2_left", "wrist_image_left")
+
 
 def droid_layout(views: np.ndarray) -> np.ndarray:
     """DROID layout of ``views`` [..., V>=3, H, W, C] -> [..., 2H, 2W, C] (wrist on top, exteriors below)."""

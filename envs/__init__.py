@@ -1,9 +1,9 @@
 """DROID-style table-top manipulation tasks in MuJoCo/robosuite as Gymnasium environments.
 
-    import envs
-    envs.list_tasks(); envs.list_embodiments(); envs.task_info("CubeInBowl")
-    env = envs.make("CubeInBowl", "panda", cameras=(), action_space="joint_position")
-    gymnasium.make("dreamzero/CubeInBowl-v0", embodiment="panda")
+import envs
+envs.list_tasks(); envs.list_embodiments(); envs.task_info("CubeInBowl")
+env = envs.make("CubeInBowl", "panda", cameras=(), action_space="joint_position")
+gymnasium.make("dreamzero/CubeInBowl-v0", embodiment="panda")
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 if os.environ["MUJOCO_GL"] == "egl":
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
-import hashlib  # noqa: E402
-import inspect  # noqa: E402
-import logging  # noqa: E402
-import sys  # noqa: E402
-from functools import partial  # noqa: E402
+import hashlib
+import inspect
+import logging
+import sys
+from functools import partial
 
 # robosuite warns at import about optional extras (private macros, mink, robosuite_models) we do not use.
 logging.getLogger("robosuite").setLevel(logging.ERROR)

@@ -47,7 +47,10 @@ class ActionSpace:
 
     def controller_config(self) -> dict:
         """robosuite composite controller config (single right arm, simple grip)."""
-        return {"type": "BASIC", "body_parts": {"right": {**self.arm_controller(), "gripper": {"type": "GRIP"}}}}
+        return {
+            "type": "BASIC",
+            "body_parts": {"right": {**self.arm_controller(), "gripper": {"type": "GRIP"}}},
+        }
 
     def validate(self, action, dim: int) -> np.ndarray:
         """float64 copy of `action`; wrong shape or non-finite values raise `ValueError` naming the index."""

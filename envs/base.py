@@ -4,6 +4,8 @@ seeded variations, rendering only the requested cameras once per step).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
@@ -33,7 +35,7 @@ def mat_to_euler_xyz(mat: np.ndarray) -> np.ndarray:
 class DroidEnv(gym.Env):
     """A table-top manipulation task exposed with DROID's observation and action conventions."""
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 15}
+    metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 15}
 
     def __init__(
         self,
@@ -58,7 +60,9 @@ class DroidEnv(gym.Env):
             raise ValueError(f"image_size must be (height, width) with positive entries, got {image_size!r}")
         self.image_size = (int(image_size[0]), int(image_size[1]))
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
+            raise ValueError(
+                f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}"
+            )
         self.render_mode = render_mode
         self.horizon = int(horizon if horizon is not None else task.config.horizon)
         if self.horizon <= 0 or control_freq <= 0:
@@ -88,7 +92,9 @@ class DroidEnv(gym.Env):
         self.observation_space = spaces.Dict(obs_spaces)
         self._renderer = CameraRenderer(model, self.cameras, self.image_size)
         self._render_renderer: CameraRenderer | None = None
-        self._variator = ModelVariator(model, self.variations, tuple(c.name for c in EXTERIOR_CAMERAS), TABLE_GEOM)
+        self._variator = ModelVariator(
+            model, self.variations, tuple(c.name for c in EXTERIOR_CAMERAS), TABLE_GEOM
+        )
         self.spec_info = {
             "embodiment": self.embodiment.name,
             "robot": self.embodiment.robosuite_robot,

@@ -6,6 +6,8 @@ that every robosuite arm mounts on its hand. Jitter is applied to the compiled m
 
 from __future__ import annotations
 
+import atexit
+import weakref
 from dataclasses import dataclass
 
 import mujoco
@@ -70,6 +72,16 @@ def validate_cameras(cameras) -> tuple[str, ...]:
     return cameras
 
 
+_LIVE_RENDERERS: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_renderers() -> None:
+    # Free GL contexts before interpreter shutdown tears down EGL; otherwise mujoco's __del__ prints EGL errors.
+    for renderer in list(_LIVE_RENDERERS):
+        renderer.close()
+
+
 class CameraRenderer:
     """Renders the requested cameras with one `mujoco.Renderer` (one GL context) shared by all of them."""
 
@@ -85,6 +97,7 @@ class CameraRenderer:
         self._option = mujoco.MjvOption()
         self._option.geomgroup[0] = 0
         self._option.sitegroup[:] = 0
+        _LIVE_RENDERERS.add(self)
 
     def render(self, data) -> dict[str, np.ndarray]:
         """One image per requested camera, uint8 HxWx3, rendered from the current `data`."""

@@ -21,7 +21,11 @@ TASKS: dict[str, partial] = {
             name="Lift",
             family="lift",
             instruction="pick up the red cube",
-            paraphrases=("lift the red cube", "grab the red block and raise it", "pick the cube up off the table"),
+            paraphrases=(
+                "lift the red cube",
+                "grab the red block and raise it",
+                "pick the cube up off the table",
+            ),
             description="Lift a 4 cm cube at least 5 cm off the table.",
             horizon=150,
         ),

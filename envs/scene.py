@@ -24,7 +24,9 @@ TABLE_GEOM = "table_visual"
 class SceneEnv(ManipulationEnv):
     """robosuite environment built from a Task (objects) and an embodiment/controller config."""
 
-    def __init__(self, task, robot: str, gripper: str, controller_config: dict, distractors: int, control_freq: int):
+    def __init__(
+        self, task, robot: str, gripper: str, controller_config: dict, distractors: int, control_freq: int
+    ):
         self.task = task
         self.n_distractors = distractors
         self.table_top_z = TABLE_OFFSET[2]
@@ -139,14 +141,18 @@ class SceneEnv(ManipulationEnv):
         best, best_gap = center.copy(), -np.inf
         for _ in range(tries):
             xy = center + rng.uniform(-half_width, half_width, size=2)
-            gap = min((np.hypot(*(xy - (ox, oy))) - radius - r for ox, oy, r in self._occupied), default=np.inf)
+            gap = min(
+                (np.hypot(*(xy - (ox, oy))) - radius - r for ox, oy, r in self._occupied), default=np.inf
+            )
             if gap >= 0.01:
                 return xy
             if gap > best_gap:
                 best, best_gap = xy, gap
         return best
 
-    def set_object_pose(self, obj, xy, yaw: float, z: float | None = None, radius: float | None = None) -> None:
+    def set_object_pose(
+        self, obj, xy, yaw: float, z: float | None = None, radius: float | None = None
+    ) -> None:
         """Put `obj` (free joint) at `xy` with yaw about z, resting on the table unless `z` is given."""
         if z is None:
             z = self.table_top_z - float(obj.bottom_offset[2]) + 0.001

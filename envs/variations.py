@@ -82,7 +82,9 @@ def parse_variations(variations: dict | None) -> Variations:
             f"variations['table_texture'] must be a bool, 'random' or one of {sorted(TABLE_COLOURS)}, got {texture!r}"
         )
     return Variations(
-        xy_range=None if pose.get("xy_range") is None else _number(pose["xy_range"], "object_pose.xy_range", 0, 0.3),
+        xy_range=None
+        if pose.get("xy_range") is None
+        else _number(pose["xy_range"], "object_pose.xy_range", 0, 0.3),
         yaw_range=None
         if pose.get("yaw_range") is None
         else _number(pose["yaw_range"], "object_pose.yaw_range", 0, np.pi),
@@ -140,7 +142,9 @@ class ModelVariator:
         direction = self._light_dir.copy()
         direction[:, :2] += 0.5 * shift
         m.light_dir[:] = direction / np.linalg.norm(direction, axis=1, keepdims=True)
-        out.update({"lighting.diffuse": float(scale), "lighting.dx": float(shift[0]), "lighting.dy": float(shift[1])})
+        out.update(
+            {"lighting.diffuse": float(scale), "lighting.dx": float(shift[0]), "lighting.dy": float(shift[1])}
+        )
         m.geom_rgba[self._table] = self._table_rgba
         m.geom_matid[self._table] = self._table_matid
         if v.table_texture is not None:
@@ -152,6 +156,8 @@ class ModelVariator:
             m.geom_matid[self._table] = -1
             m.geom_rgba[self._table] = (*rgb, 1.0)
         rgba = m.geom_rgba[self._table]
-        out.update({"table_rgba_r": float(rgba[0]), "table_rgba_g": float(rgba[1]), "table_rgba_b": float(rgba[2])})
+        out.update(
+            {"table_rgba_r": float(rgba[0]), "table_rgba_g": float(rgba[1]), "table_rgba_b": float(rgba[2])}
+        )
         out["table_texture"] = v.table_texture or "default"
         return out

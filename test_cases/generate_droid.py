@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "droid.json"
+# Run as a script from anywhere: make the repository's packages importable.
+sys.path.insert(0, str(OUT.parents[1]))
 
 POSE = {
     "low": {"xy_range": 0.02, "yaw_range": 0.2},

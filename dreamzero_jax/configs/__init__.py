@@ -33,7 +33,9 @@ class ModelConfig:
     num_views: int = 3
     view_size: tuple[int, int] = (176, 320)  # (H, W) of each camera view before the 2x2 layout
     seed: int = 1140  # upstream re-seeds the chunk noise with this for every chunk
-    dit_cache: str = "static"  # key of dreamzero_jax.inference.dit_cache.SCHEDULES: off | static | dynamic
+    dit_cache: str = (
+        "static"  # key of dreamzero_jax.inference.step_skipping.SCHEDULES: off | static | dynamic
+    )
     num_dit_steps: int = 8  # DiT passes per chunk for the static mask (upstream NUM_DIT_STEPS)
 
     def component(self, name: str):

@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 ok, 1 missing/unexpected/mis-shaped keys, 2 usage or input error.",
     )
     p.add_argument(
-        "--input", required=True, help="a .safetensors file, a sharded index .json (weight_map), or a directory"
+        "--input",
+        required=True,
+        help="a .safetensors file, a sharded index .json (weight_map), or a directory",
     )
     p.add_argument("--output", help="orbax output directory (required unless --dry-run)")
     p.add_argument("--config", default="droid_14b", help="model config to convert into (default: droid_14b)")
@@ -48,7 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"comma-separated subset of {','.join(COMPONENTS)} (default: every component found in the input)",
     )
     p.add_argument(
-        "--dtype", default=None, choices=sorted(DTYPES), help="cast parameters to this dtype (default: keep model dtype)"
+        "--dtype",
+        default=None,
+        choices=sorted(DTYPES),
+        help="cast parameters to this dtype (default: keep model dtype)",
     )
     p.add_argument(
         "--dry-run",
@@ -80,7 +85,9 @@ def _selected(args, config) -> tuple[list[str], bool]:
         raise UsageError(f"unknown component {unknown[0]!r} in --components; valid: {', '.join(COMPONENTS)}")
     missing = [c for c in wanted if c not in available]
     if missing:
-        raise UsageError(f"component {missing[0]!r} is not available for config {config.name!r} (rules or config missing)")
+        raise UsageError(
+            f"component {missing[0]!r} is not available for config {config.name!r} (rules or config missing)"
+        )
     return wanted, True
 
 
@@ -113,7 +120,12 @@ def run(args: argparse.Namespace) -> int:
     if unrouted:
         status = EXIT_MISMATCH
         print(f"FAIL  {len(unrouted)} tensors belong to no known component, e.g. {unrouted[0]}")
-    manifest = {"config": config.name, "input": str(Path(args.input).absolute()), "dtype": args.dtype, "components": {}}
+    manifest = {
+        "config": config.name,
+        "input": str(Path(args.input).absolute()),
+        "dtype": args.dtype,
+        "components": {},
+    }
     for component in components:
         if not routed.get(component):
             if explicit:
@@ -131,7 +143,9 @@ def run(args: argparse.Namespace) -> int:
             continue
         dtype = DTYPES[args.dtype] if args.dtype else None
         state, _ = load_streaming(model, reader, component, names=routed[component], dtype=dtype)
-        out = save_state(Path(args.output) / component, state, metadata={"component": component, "config": config.name})
+        out = save_state(
+            Path(args.output) / component, state, metadata={"component": component, "config": config.name}
+        )
         del state
         manifest["components"][component] = {"path": component, "tensors": report.mapped}
         print(f"      wrote {out}")

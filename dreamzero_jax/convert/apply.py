@@ -19,10 +19,12 @@ from dreamzero_jax.convert.rules import (
     TRANSFORMS,
     checkpoint_prefixes,
     component_rules,
-    ignored as is_ignored,
     match,
     source_name,
     torch_shape,
+)
+from dreamzero_jax.convert.rules import (
+    ignored as is_ignored,
 )
 from dreamzero_jax.convert.safetensors_io import CheckpointReader
 
@@ -52,10 +54,11 @@ class ConversionReport:
         return not (self.missing or self.unexpected or self.mismatched or self.duplicates)
 
     def problem_lines(self, limit: int | None = None) -> list[str]:
-        lines = [f"missing {p}" for p in self.missing]
-        lines += [f"unexpected {n}" for n in self.unexpected]
-        lines += [f"shape {n} -> {t}: got {g}, model wants {w}" for n, t, g, w in self.mismatched]
+        # most telling first: a wrong config shows up as shape mismatches before the missing keys
+        lines = [f"shape {n} -> {t}: got {g}, model wants {w}" for n, t, g, w in self.mismatched]
         lines += [f"duplicate {n} -> {t}" for n, t in self.duplicates]
+        lines += [f"unexpected {n}" for n in self.unexpected]
+        lines += [f"missing {p}" for p in self.missing]
         return lines if limit is None else lines[:limit]
 
     def summary(self) -> str:
@@ -130,7 +133,9 @@ def route(
     """
     names, components = list(names), list(components)
     routed: dict[str, dict[str, str]] = {c: {} for c in components}
-    prefixes = sorted(((p, c) for c in components for p in checkpoint_prefixes(c)), key=lambda pc: -len(pc[0]))
+    prefixes = sorted(
+        ((p, c) for c in components for p in checkpoint_prefixes(c)), key=lambda pc: -len(pc[0])
+    )
     unrouted = []
     for n in names:
         hit = next(((p, c) for p, c in prefixes if n.startswith(p)), None)

@@ -110,10 +110,14 @@ class Component:
 
 
 COMPONENTS: dict[str, Component] = {
-    "dit": Component("dit", "dreamzero_jax.convert.rules_dit", "dit", "dreamzero_jax.models.dit:CausalWanDiT"),
+    "dit": Component(
+        "dit", "dreamzero_jax.convert.rules_dit", "dit", "dreamzero_jax.models.dit:CausalWanDiT"
+    ),
     "vae": Component("vae", "dreamzero_jax.convert.rules_vae", "vae", "dreamzero_jax.models.vae:WanVAE"),
     "t5": Component("t5", "dreamzero_jax.convert.rules_t5", "t5", "dreamzero_jax.models.t5:UMT5Encoder"),
-    "clip": Component("clip", "dreamzero_jax.convert.rules_clip", "clip", "dreamzero_jax.models.clip:CLIPVision"),
+    "clip": Component(
+        "clip", "dreamzero_jax.convert.rules_clip", "clip", "dreamzero_jax.models.clip:CLIPVision"
+    ),
 }
 
 
@@ -208,9 +212,8 @@ def source_name(rule: Rule, target: str) -> str | None:
         return None
     values = {int(k[1:]): v for k, v in m.groupdict().items()}
     # pattern -> name: fill capture groups in order, unescape literals
-    out, pos, idx = "", 0, 0
-    for g in _GROUP.finditer(rule.pattern):
-        idx += 1
+    out, pos = "", 0
+    for idx, g in enumerate(_GROUP.finditer(rule.pattern), start=1):
         out += re.sub(r"\\(.)", r"\1", rule.pattern[pos : g.start()])
         if idx not in values:
             return None

@@ -38,7 +38,9 @@ def _linear(din: int, dout: int, cfg: CLIPConfig, rngs: nnx.Rngs) -> nnx.Linear:
 
 
 def _layer_norm(cfg: CLIPConfig, rngs: nnx.Rngs) -> nnx.LayerNorm:
-    return nnx.LayerNorm(cfg.dim, epsilon=cfg.norm_eps, dtype=cfg.dtype, param_dtype=cfg.param_dtype, rngs=rngs)
+    return nnx.LayerNorm(
+        cfg.dim, epsilon=cfg.norm_eps, dtype=cfg.dtype, param_dtype=cfg.param_dtype, rngs=rngs
+    )
 
 
 class CLIPAttention(nnx.Module):

@@ -94,22 +94,26 @@ class WanVAE(nnx.Module):
         """``conv1`` split into (mu, log-variance); encoding is deterministic and keeps only mu."""
         return jnp.split(self.conv1(features), 2, axis=-1)
 
+    def latents_from_features(self, features: jax.Array) -> jax.Array:
+        """Normalised mu of Encoder3d features (pointwise, so per chunk or per clip is the same)."""
+        return self.normalize(self.moments(features)[0])
+
     def encode_chunk(self, cache: Cache | None, frames: jax.Array) -> tuple[jax.Array, Cache]:
         """Normalised latents of one chunk (1 frame -> 1 latent, 4k frames -> k latents) and the new cache."""
         features, cache = self.features_chunk(cache, frames)
-        return self.normalize(self.moments(features)[0]), cache
-
-    def _clip_chunks(self, step: ChunkStep, video: jax.Array) -> jax.Array:
-        video = video[:, : usable_frames(video.shape[1], self.config.temporal_factor)]
-        return scan_chunks(step, video[:, :1], video[:, 1:], self.config.temporal_factor)
+        return self.latents_from_features(features), cache
 
     def encoder_features(self, video: jax.Array) -> jax.Array:
-        """Encoder3d output over a whole clip (chunk i gives latent frame i)."""
-        return self._clip_chunks(self.features_chunk, video)
+        """Encoder3d output over a whole clip: a scan of ``features_chunk`` (chunk i gives latent frame i)."""
+        video = video[:, : usable_frames(video.shape[1], self.config.temporal_factor)]
+        return scan_chunks(self.features_chunk, video[:, :1], video[:, 1:], self.config.temporal_factor)
 
     def encode(self, video: jax.Array) -> jax.Array:
-        """``[B, T, H, W, 3]`` in [-1, 1] -> normalised latents ``[B, 1 + (T-1)//4, H/8, W/8, z_dim]``."""
-        return self._clip_chunks(self.encode_chunk, video)
+        """``[B, T, H, W, 3]`` in [-1, 1] -> normalised latents ``[B, 1 + (T-1)//4, H/8, W/8, z_dim]``.
+
+        Frames beyond ``1 + 4 * ((T-1)//4)`` are dropped, as upstream.
+        """
+        return self.latents_from_features(self.encoder_features(video))
 
     # ---- decoder ----
     def decode_chunk(self, cache: Cache | None, latent: jax.Array) -> tuple[jax.Array, Cache]:
@@ -128,13 +132,23 @@ def encode_video(model: WanVAE, video: jax.Array) -> jax.Array:
     return model.encode(video)
 
 
+def clamp_pixels(video: jax.Array) -> jax.Array:
+    """Clamp decoded pixels to [-1, 1], as upstream ``WanVideoVAE.decode`` does after ``VideoVAE_.decode``."""
+    return jnp.clip(video, -1.0, 1.0)
+
+
 @nnx.jit
+def decode_latents(model: WanVAE, latent: jax.Array) -> jax.Array:
+    """Jitted ``model.decode``: unclamped pixels (upstream ``VideoVAE_.decode``)."""
+    return model.decode(latent)
+
+
 def decode_video(model: WanVAE, latent: jax.Array) -> jax.Array:
-    """Jitted decode clamped to [-1, 1], as upstream ``WanVideoVAE.decode(latents, tiled=False)``."""
-    return jnp.clip(model.decode(latent), -1.0, 1.0)
+    """Normalised latents -> pixels in [-1, 1], what upstream ``WanVideoVAE.decode(latents, tiled=False)`` returns."""
+    return clamp_pixels(decode_latents(model, latent))
 
 
 @nnx.jit
 def encode_stream_step(model: WanVAE, cache: Cache | None, frames: jax.Array) -> tuple[jax.Array, Cache]:
-    """Jitted ``model.encode_chunk`` for streaming encoders (compiles once per chunk size)."""
+    """Jitted ``model.encode_chunk`` for streaming encoders (compiles once per chunk size and start/continue)."""
     return model.encode_chunk(cache, frames)

@@ -14,9 +14,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from dreamzero_jax.conditioning import build_y, encode_prompt, y_from_latent
 from dreamzero_jax.configs.clip import TINY as CLIP_TINY
 from dreamzero_jax.configs.t5 import TINY as T5_TINY
-from dreamzero_jax.conditioning import build_y, encode_prompt, y_from_latent
 from dreamzero_jax.convert.apply import load_into
 from dreamzero_jax.models.clip import CLIPVision, encode_image, preprocess
 from dreamzero_jax.models.t5 import UMT5Encoder, bucket_matrix
@@ -24,6 +24,8 @@ from dreamzero_jax.parity.core import ParityResult, compare
 from dreamzero_jax.views import droid_layout, grid_layout, to_signed_unit
 
 SUBDIR = "dreamzero_tiny_encoders"
+# y_io.npz also needs the VAE (dreamzero_jax.models.vae); without it only the mask/concat part is checked.
+HANDLES = ("t5_io.npz", "clip_io.npz", "y_io.npz", "views_io.npz")
 
 
 def _weights(fixture: Path, name: str) -> dict[str, np.ndarray]:
@@ -63,10 +65,17 @@ def _t5_checks(fixture: Path) -> Iterator[ParityResult]:
         yield compare(f"t5.pos_bias_layer{i}", bias[None], io[f"aux_pos_bias_layer{i}"], tol=1e-6)
     yield compare("t5.hidden", _t5_forward(model, ids, mask), io["out_hidden"], tol=1e-4)
     emb = _encode_prompt(model, ids, mask)
-    yield compare("t5.encode_prompt_batch", emb.astype(jnp.float32), io["head_prompt_emb_batch"], tol=3e-2,
-                  note="bf16 output, zeroed from the batch's shortest length")
+    yield compare(
+        "t5.encode_prompt_batch",
+        emb.astype(jnp.float32),
+        io["head_prompt_emb_batch"],
+        tol=3e-2,
+        note="bf16 output, zeroed from the batch's shortest length",
+    )
     single = jnp.concatenate([_encode_prompt(model, ids[i : i + 1], mask[i : i + 1]) for i in range(3)])
-    yield compare("t5.encode_prompt_single", single.astype(jnp.float32), io["head_prompt_emb_single"], tol=3e-2)
+    yield compare(
+        "t5.encode_prompt_single", single.astype(jnp.float32), io["head_prompt_emb_single"], tol=3e-2
+    )
 
 
 def _clip_checks(fixture: Path) -> Iterator[ParityResult]:
@@ -74,16 +83,27 @@ def _clip_checks(fixture: Path) -> Iterator[ParityResult]:
     model = tiny_clip(fixture)
     for case in ("a", "b"):
         image = to_signed_unit(io[f"{case}_in_uint8"])  # [B, H, W, 3]
-        yield compare(f"clip.{case}.in_image", image, io[f"{case}_in_image"][:, 0].transpose(0, 2, 3, 1), tol=0.0)
+        yield compare(
+            f"clip.{case}.in_image", image, io[f"{case}_in_image"][:, 0].transpose(0, 2, 3, 1), tol=0.0
+        )
         pre = _preprocess(image, model.config.image_size)
-        yield compare(f"clip.{case}.preprocessed", pre, io[f"{case}_preprocessed"].transpose(0, 2, 3, 1), tol=1e-4)
+        yield compare(
+            f"clip.{case}.preprocessed", pre, io[f"{case}_preprocessed"].transpose(0, 2, 3, 1), tol=1e-4
+        )
         ref_pre = jnp.asarray(io[f"{case}_preprocessed"].transpose(0, 2, 3, 1))
-        yield compare(f"clip.{case}.embeddings", _clip_embed(model, ref_pre), io[f"{case}_aux_embeddings"], tol=1e-5)
+        yield compare(
+            f"clip.{case}.embeddings", _clip_embed(model, ref_pre), io[f"{case}_aux_embeddings"], tol=1e-5
+        )
         all_blocks = _clip_forward(model, ref_pre, model.config.num_layers)
         yield compare(f"clip.{case}.all_blocks", all_blocks, io[f"{case}_aux_all_blocks"], tol=1e-4)
         tokens = _clip_encode(model, image)
-        yield compare(f"clip.{case}.out_tokens", tokens, io[f"{case}_out_tokens"], tol=1e-4,
-                      note="from uint8, through our bicubic resize")
+        yield compare(
+            f"clip.{case}.out_tokens",
+            tokens,
+            io[f"{case}_out_tokens"],
+            tol=1e-4,
+            note="from uint8, through our bicubic resize",
+        )
 
 
 def _tiny_vae_encode(fixture: Path):

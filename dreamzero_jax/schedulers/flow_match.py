@@ -77,5 +77,7 @@ class FlowMatchScheduler:
     def step(self, model_output, timestep, sample) -> jnp.ndarray:
         """One Euler step ``sample + v * (sigma_next - sigma)``; past the last entry sigma_next is 0."""
         i = self.index(timestep)
-        nxt = jnp.where(i + 1 < self.sigmas.shape[0], self.sigmas[jnp.minimum(i + 1, self.sigmas.shape[0] - 1)], 0.0)
+        nxt = jnp.where(
+            i + 1 < self.sigmas.shape[0], self.sigmas[jnp.minimum(i + 1, self.sigmas.shape[0] - 1)], 0.0
+        )
         return sample + model_output * (nxt - self.sigmas[i]).astype(sample.dtype)

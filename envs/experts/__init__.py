@@ -1,7 +1,7 @@
 """Scripted experts (privileged state) and baseline agents.
 
-    expert = make_expert(env); expert.reset()   # after env.reset()
-    action = expert.act(obs)
+expert = make_expert(env); expert.reset()   # after env.reset()
+action = expert.act(obs)
 """
 
 from __future__ import annotations
@@ -34,5 +34,7 @@ def make_expert(env):
     """The scripted expert for `env`'s task family; raises `ValueError` when the family has none."""
     family = env.unwrapped.task.config.family
     if family not in EXPERTS:
-        raise ValueError(f"no scripted expert for task family {family!r}; experts exist for {sorted(EXPERTS)}")
+        raise ValueError(
+            f"no scripted expert for task family {family!r}; experts exist for {sorted(EXPERTS)}"
+        )
     return EXPERTS[family](env)

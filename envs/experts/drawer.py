@@ -12,7 +12,7 @@ from envs.experts.waypoints import Waypoint, WaypointExpert
 
 APPROACH = 0.10  # m above the hook point before descending
 PULL_LEAD = 0.08  # m the pull target leads the hand along the pull direction
-OPEN_MARGIN = 0.03  # m pulled beyond the task's open distance
+OPEN_MARGIN = 0.02  # m pulled beyond the task's open distance
 
 
 def _hook_point(s) -> np.ndarray:

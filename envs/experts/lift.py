@@ -14,7 +14,9 @@ def plan_lift(expert: WaypointExpert) -> list[Waypoint]:
     top_z = expert.grasp_point(state["objects"][key], state)[2] + 2.0 * state["lift_height"] + 0.05
     return [
         *grasp_steps(expert, key),
-        Waypoint("lift", lambda s: (np.array([*s["eef_pos"][:2], top_z]), None), 1.0, tol=0.01, max_steps=10**6),
+        Waypoint(
+            "lift", lambda s: (np.array([*s["eef_pos"][:2], top_z]), None), 1.0, tol=0.01, max_steps=10**6
+        ),
     ]
 
 

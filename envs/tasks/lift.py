@@ -54,7 +54,8 @@ class LiftTask(Task):
                     "yaw": scene.object_yaw(self.cube),
                     "half_width": self.config.cube_half_size,
                     "half_height": self.config.cube_half_size,
-                    "symmetry": np.pi / 2,  # a cube looks the same every quarter turn: grasp yaw is taken mod this
+                    "symmetry": np.pi
+                    / 2,  # a cube looks the same every quarter turn: grasp yaw is taken mod this
                     "grasped": scene.is_grasped(self.cube),
                 }
             },

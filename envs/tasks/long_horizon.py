@@ -19,7 +19,7 @@ LIFT_HEIGHT = 0.03  # m above rest that counts as lifted
 
 @dataclass(frozen=True)
 class DrawerCubeConfig(TaskConfig):
-    cabinet_center: tuple[float, float] = (0.1, -0.11)  # nominal xy of the cabinet centre
+    cabinet_center: tuple[float, float] = (0.17, -0.11)  # nominal xy of the cabinet centre
     cube_center: tuple[float, float] = (-0.05, 0.17)  # nominal xy of the cube, beside the cabinet
     cube_half_size: float = 0.02
     cube_rgba: tuple[float, float, float, float] = (0.85, 0.15, 0.15, 1.0)

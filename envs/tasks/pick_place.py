@@ -22,13 +22,22 @@ LIFT_HEIGHT = 0.03  # m above rest that counts as lifted
 class PickPlaceConfig(TaskConfig):
     object_kind: str = "cube"  # key of OBJECTS
     container_kind: str = "bowl"  # key of CONTAINERS
-    object_offset: tuple[float, float] = (0.0, -0.13)  # nominal xy of the object; the container mirrors it in y
+    object_offset: tuple[float, float] = (
+        0.0,
+        -0.13,
+    )  # nominal xy of the object; the container mirrors it in y
     container_offset: tuple[float, float] = (0.0, 0.13)
 
 
 # name -> (builder, half_width across the grasp, half_height, grasp yaw symmetry, squeeze axis in the body frame)
 OBJECTS = {
-    "cube": (lambda: BoxObject("cube", size=(0.02, 0.02, 0.02), rgba=(0.85, 0.15, 0.15, 1)), 0.02, 0.02, np.pi / 2, 0.0),
+    "cube": (
+        lambda: BoxObject("cube", size=(0.02, 0.02, 0.02), rgba=(0.85, 0.15, 0.15, 1)),
+        0.02,
+        0.02,
+        np.pi / 2,
+        0.0,
+    ),
     "can": (
         lambda: CylinderObject("can", size=(0.028, 0.045), rgba=(0.75, 0.1, 0.1, 1)),
         0.028,
@@ -42,7 +51,9 @@ OBJECTS = {
 # name -> builder; Container keeps inner_half_width / height for the success predicate and the expert.
 CONTAINERS = {
     "bowl": lambda: Container("bowl", inner_half_width=0.07, height=0.05, rgba=(0.9, 0.9, 0.95, 1), sides=12),
-    "mug": lambda: Container("mug", inner_half_width=0.045, height=0.08, rgba=(0.2, 0.45, 0.8, 1), handle=True),
+    "mug": lambda: Container(
+        "mug", inner_half_width=0.045, height=0.08, rgba=(0.2, 0.45, 0.8, 1), handle=True
+    ),
     "bin": lambda: Container("bin", inner_half_width=0.09, height=0.06, rgba=(0.35, 0.3, 0.25, 1), sides=4),
 }
 
@@ -66,7 +77,11 @@ PICK_PLACE_CONFIGS = {
         "cube",
         "bowl",
         "put the cube in the bowl",
-        ("place the red cube into the bowl", "pick up the cube and drop it in the bowl", "move the block to the bowl"),
+        (
+            "place the red cube into the bowl",
+            "pick up the cube and drop it in the bowl",
+            "move the block to the bowl",
+        ),
         "Pick a 4 cm red cube and place it inside a white bowl.",
     ),
     "CanInMug": _config(
@@ -82,7 +97,11 @@ PICK_PLACE_CONFIGS = {
         "banana",
         "bin",
         "put the banana in the bin",
-        ("place the banana into the bin", "pick up the banana and drop it in the bin", "move the fruit to the bin"),
+        (
+            "place the banana into the bin",
+            "pick up the banana and drop it in the bin",
+            "move the fruit to the bin",
+        ),
         "Pick a banana-like fruit and place it inside a brown bin.",
     ),
 }

@@ -11,7 +11,8 @@ from safetensors.numpy import load_file
 
 from dreamzero_jax.configs.clip import CLIP_CONFIGS, TINY
 from dreamzero_jax.convert import rules_clip
-from dreamzero_jax.convert.rules import match
+from dreamzero_jax.convert.apply import expected_checkpoint_shapes
+from dreamzero_jax.convert.rules import ignored, match
 from dreamzero_jax.models.bicubic import bicubic_matrix, resize_bicubic
 from dreamzero_jax.models.clip import CLIPVision, encode_image, preprocess
 from dreamzero_jax.parity.checks_text_image import SUBDIR, tiny_clip
@@ -83,14 +84,14 @@ def test_real_config_gives_257_tokens_of_1280():
 
 def test_rules_cover_every_key_and_drop_only_unused(fixtures_dir):
     tensors = load_file(str(fixtures_dir / SUBDIR / "clip_weights.safetensors"))
-    matches = {name: match(rules_clip.RULES, name) for name in tensors}
-    assert all(m is not None for m in matches.values())
-    dropped = {name for name, m in matches.items() if not m.target}
+    dropped = {name for name in tensors if ignored(name, "clip")}
     assert dropped == {"log_scale", "visual.head", "visual.post_norm.weight", "visual.post_norm.bias"}
+    assert ignored("textual.blocks.0.attn.q.weight", "clip")
     model = nnx.eval_shape(lambda: CLIPVision(TINY, rngs=nnx.Rngs(0)))
-    paths = {".".join(map(str, p)) for p, _ in nnx.to_flat_state(nnx.state(model, nnx.Param))}
-    assert {m.target for m in matches.values() if m.target} == paths
-    assert match(rules_clip.RULES, "textual.blocks.0.attn.q.weight").target == ""
+    # the rules run backwards give exactly the used checkpoint keys and shapes
+    kept = {name: tuple(t.shape) for name, t in tensors.items() if name not in dropped}
+    assert expected_checkpoint_shapes("clip", model) == kept
+    assert all(match(rules_clip.RULES, name) is not None for name in kept)
 
 
 def test_unknown_activation_is_rejected():

@@ -85,5 +85,19 @@ def test_prompt_cache_encodes_once_per_prompt(fixtures_dir):
 
 def test_droid_prompt_template():
     text = droid_prompt("Put the Cup in the Sink.")
-    assert text.startswith("A multi-view video shows that a robot put the cup in the sink. The video is split")
+    assert text.startswith(
+        "A multi-view video shows that a robot put the cup in the sink. The video is split"
+    )
     assert text.endswith("The robot put the cup in the sink.")
+
+
+@pytest.mark.slow
+def test_build_y_with_the_jax_vae_matches_upstream(fixtures_dir, y_io):
+    pytest.importorskip("dreamzero_jax.models.vae")
+    from dreamzero_jax.parity.checks_text_image import _tiny_vae_encode
+
+    encode = _tiny_vae_encode(fixtures_dir / SUBDIR)
+    image = jnp.asarray(y_io["in_image"][:, 0].transpose(0, 2, 3, 1))
+    y, first = build_y(image, int(y_io["in_num_frames"]), encode)
+    np.testing.assert_allclose(np.asarray(y), y_io["out_y"].transpose(0, 2, 3, 4, 1), atol=1e-4)
+    np.testing.assert_allclose(np.asarray(first), y_io["out_new_image"].transpose(0, 2, 3, 4, 1), atol=1e-4)

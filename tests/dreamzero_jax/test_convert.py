@@ -78,7 +78,9 @@ def test_load_into_applies_each_transform(toy):
     np.testing.assert_array_equal(model.gamma[...], t["gamma"].reshape(6))
     # the loaded model computes x @ W^T + b like torch's Linear
     x = np.arange(3, dtype=np.float32)
-    np.testing.assert_allclose(model.blocks[0](jnp.asarray(x)), t["blocks.0.weight"] @ x + t["blocks.0.bias"], rtol=1e-6)
+    np.testing.assert_allclose(
+        model.blocks[0](jnp.asarray(x)), t["blocks.0.weight"] @ x + t["blocks.0.bias"], rtol=1e-6
+    )
 
 
 def test_load_into_abstract_model_gives_mergeable_state(toy):
@@ -105,7 +107,7 @@ def test_report_lists_missing_unexpected_mismatched_and_ignored(toy):
         ("blocks.0.weight", "blocks.0.kernel", (4, 5), (3, 5))
     ]
     assert report.ignored == ["unused.thing"] and not report.ok
-    with pytest.raises(ConversionError, match="missing blocks.1.bias"):
+    with pytest.raises(ConversionError, match=r"missing blocks\.1\.bias"):
         load_into(Toy(nnx.Rngs(0)), t, toy)
 
 
@@ -125,7 +127,10 @@ def test_reader_file_index_and_directory_stream_identically(toy, tmp_path):
     shard_a, shard_b = dict.fromkeys(names[:3]), dict.fromkeys(names[3:])
     save_file({k: full[k] for k in shard_a}, str(tmp_path / "m-00001.safetensors"))
     save_file({k: full[k] for k in shard_b}, str(tmp_path / "m-00002.safetensors"))
-    index = {"weight_map": {k: "m-00001.safetensors" for k in shard_a} | {k: "m-00002.safetensors" for k in shard_b}}
+    index = {
+        "weight_map": {k: "m-00001.safetensors" for k in shard_a}
+        | {k: "m-00002.safetensors" for k in shard_b}
+    }
     (tmp_path / "model.safetensors.index.json").write_text(json.dumps(index))
 
     for path in (tmp_path / "model.safetensors.index.json", tmp_path):
@@ -133,7 +138,9 @@ def test_reader_file_index_and_directory_stream_identically(toy, tmp_path):
         assert len(reader.shards) == 2 and reader.shapes()["head.toy.gamma"] == (6, 1, 1, 1)
         routed, unrouted = route(reader.names(), [toy])
         assert unrouted == ["other.weight"] and set(routed[toy]) == set(t)
-        state, report = load_streaming(nnx.eval_shape(lambda: Toy(nnx.Rngs(0))), reader, toy, names=routed[toy])
+        state, report = load_streaming(
+            nnx.eval_shape(lambda: Toy(nnx.Rngs(0))), reader, toy, names=routed[toy]
+        )
         assert report.ok and report.mapped == len(t)
         ref = load_into(nnx.eval_shape(lambda: Toy(nnx.Rngs(0))), t, toy)
         jax.tree.map(np.testing.assert_array_equal, nnx.to_pure_dict(state), nnx.to_pure_dict(ref))
@@ -152,7 +159,7 @@ def test_reader_errors_are_one_line(tmp_path):
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(CheckpointError, match="weight_map"):
         CheckpointReader(tmp_path / "bad.json")
-    with pytest.raises(CheckpointError, match="no .safetensors"):
+    with pytest.raises(CheckpointError, match=r"no \.safetensors"):
         CheckpointReader(tmp_path)
 
 
@@ -171,3 +178,18 @@ def test_orbax_round_trip_is_exact_and_casts(tmp_path):
 def test_unknown_transform_is_rejected():
     with pytest.raises(ValueError, match="unknown transform"):
         Rule("a", "b", "transpose")
+
+
+def test_bf16_checkpoints_load_without_torch(toy, tmp_path):
+    """The real DreamZero checkpoint is bfloat16: read through safetensors.numpy, cast to the model dtype."""
+    import ml_dtypes
+
+    t = {k: v.astype(ml_dtypes.bfloat16) for k, v in torch_tensors().items()}
+    save_file(t, str(tmp_path / "bf16.safetensors"))
+    reader = CheckpointReader(tmp_path / "bf16.safetensors")
+    assert reader.infos()["gamma"].dtype == "BF16"
+    state, report = load_streaming(nnx.eval_shape(lambda: Toy(nnx.Rngs(0))), reader, toy)
+    assert report.ok
+    kernel = state["blocks"][0]["kernel"][...]
+    assert kernel.dtype == jnp.float32
+    np.testing.assert_array_equal(kernel, t["blocks.0.weight"].astype(np.float32).T)

@@ -11,9 +11,10 @@ import pytest
 from flax import nnx
 from safetensors.numpy import load_file
 
-from dreamzero_jax.configs.t5 import T5_CONFIGS, TINY
 from dreamzero_jax.conditioning import encode_prompt
+from dreamzero_jax.configs.t5 import T5_CONFIGS, TINY
 from dreamzero_jax.convert import rules_t5
+from dreamzero_jax.convert.apply import expected_checkpoint_shapes
 from dreamzero_jax.convert.rules import match
 from dreamzero_jax.models.t5 import UMT5Encoder, bucket_matrix, relative_position_bucket
 from dreamzero_jax.parity.checks_text_image import SUBDIR, checks, tiny_t5
@@ -28,7 +29,9 @@ def _direct_bucket(rel: int, num_buckets: int = 32, max_distance: int = 128) -> 
     base, dist = (half if rel > 0 else 0), abs(rel)
     if dist < exact:
         return base + dist
-    return base + min(half - 1, exact + int(math.log(dist / exact) / math.log(max_distance / exact) * (half - exact)))
+    return base + min(
+        half - 1, exact + int(math.log(dist / exact) / math.log(max_distance / exact) * (half - exact))
+    )
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +50,13 @@ def test_buckets_match_direct_formula():
     ours = np.asarray(relative_position_bucket(jnp.asarray(rel)))
     np.testing.assert_array_equal(ours, [_direct_bucket(int(r)) for r in rel])
     assert ours.min() == 0 and ours.max() == 31 and 16 not in ours  # rel > 0 implies |rel| >= 1
-    assert [int(relative_position_bucket(jnp.asarray(r))) for r in (16, 32, 64, 91, 5000)] == [26, 28, 30, 31, 31]
+    assert [int(relative_position_bucket(jnp.asarray(r))) for r in (16, 32, 64, 91, 5000)] == [
+        26,
+        28,
+        30,
+        31,
+        31,
+    ]
 
 
 def test_bucket_matrix_matches_upstream(t5_io):
@@ -101,6 +110,7 @@ def test_rules_cover_every_checkpoint_key(fixtures_dir):
     model = nnx.eval_shape(lambda: UMT5Encoder(TINY, rngs=nnx.Rngs(0)))
     paths = {".".join(map(str, p)) for p, _ in nnx.to_flat_state(nnx.state(model, nnx.Param))}
     assert {t.target for t in targets} == paths
+    assert expected_checkpoint_shapes("t5", model) == {k: tuple(v.shape) for k, v in tensors.items()}
 
 
 def test_real_config_shapes():

@@ -22,7 +22,7 @@ def tok():
 
 def test_round_trip(tok):
     for text in TEXTS:
-        ids, mask = tok([text])
+        ids, _ = tok([text])
         assert tok.decode(ids[0]) == text
 
 

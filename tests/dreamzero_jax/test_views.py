@@ -55,3 +55,12 @@ def test_signed_unit_video_matches_upstream_bitwise(views_io):
     assert ours.dtype == np.float32
     np.testing.assert_array_equal(ours, ref)
     assert ours.min() >= -1.0 and ours.max() <= 1.0
+
+
+@pytest.mark.slow
+def test_parity_cli_checks_all_pass(fixtures_dir):
+    from dreamzero_jax.parity.checks_text_image import checks
+
+    results = list(checks(fixtures_dir))
+    assert len(results) >= 20
+    assert [r.line() for r in results if not r.passed] == []

@@ -1,0 +1,60 @@
+"""The composed config registry and `python -m dreamzero_jax.info` (abstract parameter counts)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from dreamzero_jax.configs import CONFIGS, ModelConfig, get_config
+from dreamzero_jax.convert.abstract import abstract_model
+from dreamzero_jax.info import main, parameter_counts
+
+
+def test_registry_names_and_policy_settings():
+    assert set(CONFIGS) == {"tiny", "droid_14b", "bench"}
+    droid = get_config("droid_14b")
+    assert isinstance(droid, ModelConfig)
+    assert (droid.num_inference_steps, droid.sigma_shift, droid.cfg_scale) == (16, 5.0, 5.0)
+    assert (droid.action_horizon, droid.num_frames, droid.latent_frames) == (24, 33, 9)
+    assert droid.dit.dim == 5120 and droid.dit.num_layers == 40
+    tiny = get_config("tiny")
+    assert tiny.latent_frames == 5 and tiny.dit.text_dim == tiny.t5.dim  # the umT5 output feeds the DiT
+    with pytest.raises(KeyError, match="valid: tiny, droid_14b, bench"):
+        get_config("droid")
+
+
+def test_tiny_counts_equal_the_fixture_parameter_counts(fixtures_dir):
+    fixture = json.loads((fixtures_dir / "dreamzero_tiny/config.json").read_text())
+    counts = parameter_counts(abstract_model("dit", get_config("tiny").dit))
+    assert sum(counts.values()) == fixture["causal_wan_model_derived"]["num_parameters"] == 1_921_784
+    assert {"blocks", "patch_embedding", "action_encoder", "state_encoder", "action_decoder", "head"} <= set(
+        counts
+    )
+
+
+def test_info_cli_json_and_usage_errors(capsys):
+    assert main(["--config", "tiny", "--components", "dit,t5", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    dit = data["components"]["dit"]
+    # the top-level split adds up and the block stack dominates neither trivially nor entirely
+    assert sum(dit.values()) == 1_921_784 and 0 < dit["blocks"] < sum(dit.values())
+    assert sum(data["components"]["t5"].values()) == 65_776
+    assert main(["--config", "huge"]) == 2
+    assert "unknown --config 'huge'" in capsys.readouterr().err
+    assert main(["--config", "tiny", "--components", "llm"]) == 2
+
+
+@pytest.mark.slow
+def test_droid_14b_dit_is_a_16b_wan_i2v_model(capsys):
+    assert main(["--config", "droid_14b", "--components", "dit"]) == 0
+    out = capsys.readouterr().out
+    total = int(
+        next(line for line in out.splitlines() if line.startswith("dit") and "TOTAL" in line)
+        .split()[2]
+        .replace(",", "")
+    )
+    # Wan2.1-I2V-14B: 40 blocks of (self-attn 4 + cross-attn 6 projections of 5120^2, FFN 2 x 5120 x 13824)
+    per_block = 4 * (5120 * 5120 + 5120) + 6 * 5120 * 5120 + 4 * 5120 + 2 * 5120 * 13824 + 13824 + 5120
+    assert math.isclose(total, 16.48e9, rel_tol=0.01) and total > 40 * per_block

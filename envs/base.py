@@ -19,6 +19,8 @@ from envs.variations import ModelVariator, parse_variations
 
 # Independent random streams per concern, so e.g. turning on camera jitter does not move the objects.
 _STREAMS = ("objects", "distractors", "camera", "lighting", "table")
+JOINT_OBS_MARGIN = 0.5  # rad
+WORKSPACE_EXTENT = 2.0  # m, bound of |cartesian xyz| relative to the robot base
 
 
 def mat_to_euler_xyz(mat: np.ndarray) -> np.ndarray:
@@ -86,9 +88,13 @@ class DroidEnv(gym.Env):
         self.action_space = spaces.Box(low, high, dtype=np.float32)
         h, w = self.image_size
         obs_spaces = {cam: spaces.Box(0, 255, (h, w, 3), np.uint8) for cam in self.cameras}
-        obs_spaces["joint_position"] = spaces.Box(-np.inf, np.inf, (7,), np.float32)
+        # Joints may overshoot soft limits a little under contact, hence the margin.
+        obs_spaces["joint_position"] = spaces.Box(
+            self._joint_lo - JOINT_OBS_MARGIN, self._joint_hi + JOINT_OBS_MARGIN, (7,), np.float32
+        )
         obs_spaces["gripper_position"] = spaces.Box(0.0, 1.0, (1,), np.float32)
-        obs_spaces["cartesian_position"] = spaces.Box(-np.inf, np.inf, (6,), np.float32)
+        cart_hi = np.array([WORKSPACE_EXTENT] * 3 + [np.pi] * 3, np.float32)
+        obs_spaces["cartesian_position"] = spaces.Box(-cart_hi, cart_hi, (6,), np.float32)
         self.observation_space = spaces.Dict(obs_spaces)
         self._renderer = CameraRenderer(model, self.cameras, self.image_size)
         self._render_renderer: CameraRenderer | None = None

@@ -73,13 +73,21 @@ def validate_cameras(cameras) -> tuple[str, ...]:
 
 
 _LIVE_RENDERERS: weakref.WeakSet = weakref.WeakSet()
+_ATEXIT_REGISTERED = False
 
 
-@atexit.register
 def _close_live_renderers() -> None:
     # Free GL contexts before interpreter shutdown tears down EGL; otherwise mujoco's __del__ prints EGL errors.
     for renderer in list(_LIVE_RENDERERS):
         renderer.close()
+
+
+def _register_atexit() -> None:
+    # Registered after the first GL context exists, so (atexit being LIFO) it runs before mujoco's EGL teardown.
+    global _ATEXIT_REGISTERED
+    if not _ATEXIT_REGISTERED:
+        atexit.register(_close_live_renderers)
+        _ATEXIT_REGISTERED = True
 
 
 class CameraRenderer:
@@ -97,7 +105,9 @@ class CameraRenderer:
         self._option = mujoco.MjvOption()
         self._option.geomgroup[0] = 0
         self._option.sitegroup[:] = 0
-        _LIVE_RENDERERS.add(self)
+        if cameras:
+            _LIVE_RENDERERS.add(self)
+            _register_atexit()
 
     def render(self, data) -> dict[str, np.ndarray]:
         """One image per requested camera, uint8 HxWx3, rendered from the current `data`."""

@@ -25,7 +25,9 @@ def _gamma3(s: tuple[int, ...]) -> tuple[int, ...]:
     return (s[0], 1, 1)
 
 
-def _conv(torch_layer: str, nnx_layer: str, transform: str, prefix: str = _BLOCK, target: str = _BLOCK_TARGET):
+def _conv(
+    torch_layer: str, nnx_layer: str, transform: str, prefix: str = _BLOCK, target: str = _BLOCK_TARGET
+):
     return (
         Rule(prefix + torch_layer + r"\.weight", target + nnx_layer + ".kernel", transform),
         Rule(prefix + torch_layer + r"\.bias", target + nnx_layer + ".bias"),

@@ -55,8 +55,12 @@ class TextEncoder:
 
 
 def image_encoder(model: nnx.Module | None, counter: CompileCounter, seed: int = 0) -> Callable:
-    """[1, H, W, 3] image in [-1, 1] -> CLIP tokens [1, 257, 1280] (random stand-in without a CLIP model)."""
-    if model is not None:
+    """[1, H, W, 3] image in [-1, 1] -> CLIP tokens [1, 257, 1280].
+
+    A random stand-in is used without a CLIP model, and also when the model's width is not the 1280 the
+    DiT's image projection takes: the tiny fixture CLIP is 64 wide, so it cannot feed the tiny DiT.
+    """
+    if model is not None and model.config.dim == CLIP_DIM:
         return module_fn(model, encode_image, counter, "image")
     fixed = jax.random.normal(jax.random.key(seed), (1, CLIP_TOKENS, CLIP_DIM))
     return lambda image: fixed

@@ -11,9 +11,10 @@ dicts/tuples of arrays mirroring the module tree) returned by every chunk call::
     latent1, cache = model.encode_chunk(cache, video[:, 1:5])     # any multiple of 4 frames
     ...
 
-The whole-clip ``encode``/``decode`` are a ``lax.scan`` of the same chunk functions, so chunked and
-whole-clip results are the same computation. After the first chunk every cache leaf has a fixed shape,
-so a jitted chunk step compiles twice per chunk size (first chunk, later chunks) and never again.
+The whole-clip ``encode`` is a ``lax.scan`` of ``features_chunk`` (``encode_chunk`` adds the pointwise
+``conv1`` + normalisation), and ``decode`` a scan of ``decode_chunk``, so chunked and whole-clip results
+are the same computation. After the first chunk every cache leaf has a fixed shape, so a jitted chunk
+step compiles once for the first chunk and once per later chunk size.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ def _check_chunk(what: str, cache, num_frames: int, multiple: int) -> None:
     if cache is None and num_frames != 1:
         raise ValueError(f"the first {what} chunk of a stream must hold exactly 1 frame, got {num_frames}")
     if cache is not None and (num_frames == 0 or num_frames % multiple):
-        raise ValueError(f"{what} chunks after the first must hold a multiple of {multiple} frames, got {num_frames}")
+        raise ValueError(
+            f"{what} chunks after the first must hold a multiple of {multiple} frames, got {num_frames}"
+        )
 
 
 class WanVAE(nnx.Module):

@@ -6,6 +6,8 @@ checkpoint), which keeps the conversion rules a renaming of leaf names only.
 
 from __future__ import annotations
 
+import itertools
+
 import jax
 from flax import nnx
 
@@ -25,7 +27,11 @@ def run_layers(layers, x: jax.Array, cache) -> tuple[jax.Array, tuple]:
 
 def _middle(dim: int, eps: float, rngs: nnx.Rngs) -> nnx.List:
     return nnx.List(
-        [ResidualBlock(dim, dim, eps, rngs=rngs), AttentionBlock(dim, eps, rngs=rngs), ResidualBlock(dim, dim, eps, rngs=rngs)]
+        [
+            ResidualBlock(dim, dim, eps, rngs=rngs),
+            AttentionBlock(dim, eps, rngs=rngs),
+            ResidualBlock(dim, dim, eps, rngs=rngs),
+        ]
     )
 
 
@@ -53,7 +59,7 @@ class Encoder3d(_Coder):
         dims = [config.dim * u for u in (1, *config.dim_mult)]
         self.conv1 = CausalConv3d(3, dims[0], (3, 3, 3), rngs=rngs)
         layers, scale = [], 1.0
-        for i, (in_dim, out_dim) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
+        for i, (in_dim, out_dim) in enumerate(itertools.pairwise(dims)):
             for _ in range(config.num_res_blocks):
                 layers.append(ResidualBlock(in_dim, out_dim, eps, rngs=rngs))
                 if scale in config.attn_scales:
@@ -80,7 +86,7 @@ class Decoder3d(_Coder):
         self.conv1 = CausalConv3d(config.z_dim, dims[0], (3, 3, 3), rngs=rngs)
         self.middle = _middle(dims[0], eps, rngs)
         layers = []
-        for i, (in_dim, out_dim) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
+        for i, (in_dim, out_dim) in enumerate(itertools.pairwise(dims)):
             if i > 0:  # every upsampling conv halves the channels (upstream hard-codes i in {1, 2, 3})
                 in_dim //= 2
             for _ in range(config.num_res_blocks + 1):

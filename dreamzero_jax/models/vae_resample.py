@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from dreamzero_jax.models.vae_blocks import CausalConv3d, init_kernel, conv2d
+from dreamzero_jax.models.vae_blocks import CausalConv3d, conv2d, init_kernel
 
 
 class _SpatialConv(nnx.Module):

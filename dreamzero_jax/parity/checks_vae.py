@@ -43,7 +43,6 @@ def encoder_outputs(model: WanVAE, video: jax.Array) -> tuple[jax.Array, jax.Arr
     return features, mu, logvar, model.latents_from_features(features)
 
 
-
 def _ref(io, key: str) -> np.ndarray:
     """A fixture video/latent in our channels-last layout."""
     return np.asarray(from_torch_video(io[key]))

@@ -29,8 +29,10 @@ def test_layer_norm_formula_and_affine_module():
 
 def test_norms_keep_input_dtype_and_compute_in_float32():
     x = (jnp.arange(16, dtype=jnp.float32).reshape(2, 8) * 1e3).astype(jnp.bfloat16)
-    out = RMSNorm(8)(x)
+    out = RMSNorm(8, param_dtype=jnp.bfloat16)(x)
     assert out.dtype == jnp.bfloat16
+    # like torch, a float32 weight promotes the (bf16-rounded) normalised value to float32
+    assert RMSNorm(8)(x).dtype == jnp.float32
     ref = rms_norm(x.astype(jnp.float32), None, 1e-6)
     np.testing.assert_allclose(np.asarray(out, np.float32), ref, rtol=1e-2)
     assert isinstance(RMSNorm(8).weight, nnx.Param)

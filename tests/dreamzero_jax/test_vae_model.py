@@ -62,15 +62,19 @@ def test_tiny_config_matches_fixture(fixtures_dir: Path):
 def test_conversion_covers_every_key(fixtures_dir: Path):
     tensors = load_file(str(fixtures_dir / ENCODERS / "vae_weights.safetensors"))
     model = _abstract(TINY)
-    mapping, report = plan({k: v.shape for k, v in tensors.items()}, "vae", model)
+    _mapping, report = plan({k: v.shape for k, v in tensors.items()}, "vae", model)
     assert report.ok, report.problem_lines(limit=10)
     assert report.mapped == len(tensors) == 194
     load_into(model, tensors, component="vae")
     np.testing.assert_array_equal(  # [O, I, kt, kh, kw] -> [kt, kh, kw, I, O]
         model.encoder.conv1.kernel[...], tensors["encoder.conv1.weight"].transpose(2, 3, 4, 1, 0)
     )
-    np.testing.assert_array_equal(model.decoder.middle[1].norm.gamma[...], tensors["decoder.middle.1.norm.gamma"][:, 0, 0])
-    np.testing.assert_array_equal(model.decoder.upsamples[3].time_conv.bias[...], tensors["decoder.upsamples.3.time_conv.bias"])
+    np.testing.assert_array_equal(
+        model.decoder.middle[1].norm.gamma[...], tensors["decoder.middle.1.norm.gamma"][:, 0, 0]
+    )
+    np.testing.assert_array_equal(
+        model.decoder.upsamples[3].time_conv.bias[...], tensors["decoder.upsamples.3.time_conv.bias"]
+    )
 
 
 def test_rules_invert_to_the_same_key_set_for_both_configs(fixtures_dir: Path):

@@ -80,3 +80,10 @@ def test_chunked_decode_equals_whole(model, whole_latent):
         frames, cache = step(cache, whole_latent[:, i : i + 1])
         pieces.append(np.asarray(frames))
     np.testing.assert_allclose(np.concatenate(pieces, axis=1), whole, rtol=0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_one_chunk_of_eight_frames_equals_two_of_four(model, video, whole_latent):
+    _, cache = encode_stream_step(model, None, video[:, :1])
+    latent, _ = encode_stream_step(model, cache, video[:, 1:9])
+    np.testing.assert_allclose(np.asarray(latent), whole_latent[:, 1:3], rtol=0, atol=1e-5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import gymnasium
 import pytest
 from gymnasium.utils.env_checker import check_env
 
@@ -28,7 +29,8 @@ def test_check_env_cameras_off(task):
 
 
 def test_check_env_cameras_on_and_render():
-    env = envs.make("CubeInBowl", image_size=(36, 64), render_mode="rgb_array")
+    # Through gymnasium.make so the env has a spec and the checker can also exercise the render modes.
+    env = gymnasium.make("dreamzero/CubeInBowl-v0", image_size=(36, 64), render_mode="rgb_array").unwrapped
     _check(env)
     env.close()
 

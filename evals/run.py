@@ -105,9 +105,13 @@ def _select(suite: Any, selection: dict[str, Any]) -> list[Any]:
     if selection["max_episodes"] is not None:
         specs = specs[: selection["max_episodes"]]
     if not specs:
+        given = [
+            f"--{k} {' '.join(v)}"
+            for k, v in (("cases", selection["cases"]), ("tags", selection["tags"]))
+            if v
+        ]
         raise UsageError(
-            f"no episodes selected from suite {suite.name!r} (check --cases {selection['cases']} / "
-            f"--tags {selection['tags']} / --max-episodes)"
+            f"no episodes of suite {suite.name!r} match {' and '.join(given) or 'the selection'}"
         )
     return specs
 

@@ -52,7 +52,9 @@ def task_cases(task: str, info: dict, embodiments: list[str]) -> list[dict]:
     for level, n in DISTRACTORS.items():
         cases.append(case(f"distractors-{level}", ["distractors", level], variations={"distractors": n}))
     for level, jitter in JITTER.items():
-        cases.append(case(f"camera-jitter-{level}", ["camera_jitter", level], variations={"camera_jitter": jitter}))
+        cases.append(
+            case(f"camera-jitter-{level}", ["camera_jitter", level], variations={"camera_jitter": jitter})
+        )
     for level, amount in LIGHTING.items():
         cases.append(case(f"lighting-{level}", ["lighting", level], variations={"lighting": amount}))
     for name, texture in TEXTURES.items():
@@ -67,8 +69,12 @@ def task_cases(task: str, info: dict, embodiments: list[str]) -> list[dict]:
     cases.append(case("hard", ["combined", "high"], variations=hard, instruction=info["paraphrases"][-1]))
     for emb in others:
         cases.append(
-            case(f"{emb}-pose-medium", ["embodiment", "object_pose", "medium"], embodiment=emb,
-                 variations={"object_pose": POSE["medium"]})
+            case(
+                f"{emb}-pose-medium",
+                ["embodiment", "object_pose", "medium"],
+                embodiment=emb,
+                variations={"object_pose": POSE["medium"]},
+            )
         )
     return cases
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
 from dreamzero_jax.configs import config_names, get_config
 from dreamzero_jax.convert.abstract import abstract_model
-from dreamzero_jax.convert.apply import ConversionReport, load_streaming, plan, route
+from dreamzero_jax.convert.apply import ConversionReport, load_streaming, param_table, plan, route
 from dreamzero_jax.convert.orbax_io import DTYPES, save_state
 from dreamzero_jax.convert.rules import COMPONENTS, ComponentUnavailable, component_rules
 from dreamzero_jax.convert.safetensors_io import CheckpointError, CheckpointReader
@@ -91,8 +92,9 @@ def _selected(args, config) -> tuple[list[str], bool]:
     return wanted, True
 
 
-def _print_report(report: ConversionReport) -> None:
-    print(("OK    " if report.ok else "FAIL  ") + report.summary())
+def _print_report(report: ConversionReport, model) -> None:
+    n_params = sum(math.prod(v.get_value().shape) for v in param_table(model).values())
+    print(("OK    " if report.ok else "FAIL  ") + report.summary() + f" model_params={n_params:,}")
     lines = report.problem_lines()
     for line in lines[:MAX_LISTED]:
         print(f"      {line}")
@@ -135,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         model = abstract_model(component, config.component(component))
         shapes = reader.shapes()
         _, report = plan({s: shapes[f] for s, f in routed[component].items()}, component, model)
-        _print_report(report)
+        _print_report(report, model)
         if not report.ok:
             status = EXIT_MISMATCH
             continue

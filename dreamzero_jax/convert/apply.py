@@ -7,7 +7,7 @@ zero-stride stand-in array, so a dry run against ``droid_14b`` allocates nothing
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import jax
@@ -86,7 +86,10 @@ def _shape_of(var: nnx.Variable) -> tuple[int, ...]:
 def _transformed_shape(transform: str, shape: tuple[int, ...], target_shape: tuple[int, ...]) -> tuple:
     # zero strides: transposes and reshapes of this stand-in are views, so nothing of `shape` is allocated
     stand_in = np.lib.stride_tricks.as_strided(np.zeros(1, np.float32), shape, (0,) * len(shape))
-    return tuple(TRANSFORMS[transform](stand_in, target_shape).shape)
+    try:
+        return tuple(TRANSFORMS[transform](stand_in, target_shape).shape)
+    except ValueError:  # e.g. a conv transpose of a tensor with the wrong rank: report it as a mismatch
+        return tuple(shape)
 
 
 def plan(
@@ -169,11 +172,16 @@ def _fresh_param_state(target: nnx.Module | nnx.State) -> nnx.State:
     return jax.tree.map(lambda x: x, state)  # new Variables: never mutate the caller's state
 
 
+# (NNX path, shape) -> where that parameter should live, e.g. a NamedSharding from dreamzero_jax.sharding
+Placement = Callable[[str, tuple[int, ...]], jax.sharding.Sharding]
+
+
 def _fill(
     state: nnx.State,
     items: Iterable[tuple[str, np.ndarray]],
     mapping: Mapping[str, tuple[str, str]],
     dtype,
+    placement: Placement | None = None,
 ) -> None:
     table = param_table(state)
     for name, array in items:
@@ -181,8 +189,11 @@ def _fill(
             continue
         path, transform = mapping[name]
         var = table[path]
-        out = TRANSFORMS[transform](array, _shape_of(var))
-        var.set_value(jnp.asarray(out, dtype=dtype or var.get_value().dtype))
+        shape = _shape_of(var)
+        target_dtype = jnp.dtype(dtype or var.get_value().dtype)
+        out = np.asarray(TRANSFORMS[transform](array, shape)).astype(target_dtype, copy=False)
+        # straight to its final devices: a sharded 14B model never needs one device to hold a full copy
+        var.set_value(jax.device_put(out, placement(path, shape)) if placement else jnp.asarray(out))
         del array, out  # drop the host copy before reading the next tensor
 
 
@@ -194,13 +205,14 @@ def load_streaming(
     names: Mapping[str, str] | None = None,
     dtype=None,
     strict: bool = True,
+    placement: Placement | None = None,
 ) -> tuple[nnx.State, ConversionReport]:
     """Load ``component`` from ``reader`` shard by shard into a new Param state of ``target``.
 
     ``names`` maps prefix-stripped names to checkpoint names (default: route all names). Each tensor is
-    read, transformed, cast (to ``dtype`` or the target's dtype) and handed to JAX before the next is
-    read. With ``strict`` a ConversionError is raised unless the report is clean; a Module ``target``
-    is updated in place on success.
+    read, transformed, cast (to ``dtype`` or the target's dtype) and put on its device(s) (``placement``,
+    default JAX's default device) before the next is read. With ``strict`` a ConversionError is raised
+    unless the report is clean; a Module ``target`` is updated in place on success.
     """
     if names is None:
         names = route(reader.names(), [component])[0][component]
@@ -211,7 +223,7 @@ def load_streaming(
     full_mapping = {names[s]: t for s, t in mapping.items()}
     state = _fresh_param_state(target)
     for shard in reader.iter_shards(set(full_mapping)):
-        _fill(state, shard, full_mapping, dtype)
+        _fill(state, shard, full_mapping, dtype, placement)
     if isinstance(target, nnx.Module) and report.ok:
         nnx.update(target, state)
     return state, report

@@ -6,7 +6,7 @@ Check modules are discovered as ``dreamzero_jax/parity/checks_*.py``; each expos
 ``checks(fixture_dir: Path) -> Iterator[ParityResult]`` (yielding nothing for a directory it does not
 recognise) and should declare ``HANDLES``: the fixture files it checks, as file names, or
 ``"file.npz:<part>"`` when it checks only part of a shared file. Prints one line per result, then the
-fixture files (``*.npz``) no module handled, with the reason.
+fixture files (``*.npz``) checked only in parts, and those no module handled, with the reason.
 
 Exit codes: 0 every result within tolerance; 1 a result failed or a check module raised; 2 usage error.
 """
@@ -64,9 +64,11 @@ def _short(module: ModuleType) -> str:
     return module.__name__.rsplit(".", 1)[-1]
 
 
-def unhandled(directory: Path, active: Iterable[ModuleType], undeclared_names: Iterable[str]) -> list[str]:
-    """'file — why' for every fixture file in ``directory`` that no module that ran there handled.
+def coverage(directory: Path, active: Iterable[ModuleType], undeclared_names: Iterable[str]) -> list[str]:
+    """Lines about the fixture files (``*.npz``) in ``directory`` that no module checked as a whole.
 
+    ``active``: modules that produced results here. A file claimed only in parts gets a "checked in parts"
+    line naming the parts and modules; a file nobody claims gets "not handled yet: file — why".
     ``undeclared_names``: result names from modules without ``HANDLES``; a result named after a file's
     stem ("t5_io" or "t5") counts as handling that file.
     """
@@ -83,13 +85,11 @@ def unhandled(directory: Path, active: Iterable[ModuleType], undeclared_names: I
         stem = path.stem
         if path.name in whole or stem in prefixes or stem.removesuffix("_io") in prefixes:
             continue
-        owner = EXPECTED_OWNER.get(path.name, "no checks_*.py module recognises it")
         if path.name in partial:
-            lines.append(
-                f"{path.name} — only partly checked ({'; '.join(partial[path.name])}); the rest needs {owner}"
-            )
+            lines.append(f"checked in parts: {path.name} — {'; '.join(partial[path.name])}")
         else:
-            lines.append(f"{path.name} — needs {owner}")
+            owner = EXPECTED_OWNER.get(path.name, "no checks_*.py module recognises it")
+            lines.append(f"not handled yet: {path.name} — needs {owner}")
     return lines
 
 
@@ -119,8 +119,8 @@ def run(directories: list[Path]) -> int:
                 traceback.print_exc(limit=3, file=sys.stderr)
             if produced:
                 active.append(module)
-        for line in unhandled(directory, active, names):
-            print(f"not handled yet: {line}")
+        for line in coverage(directory, active, names):
+            print(line)
     print(f"{n_results} results, {'all passed' if status == EXIT_OK else 'FAILURES'}")
     return status
 

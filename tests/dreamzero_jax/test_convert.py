@@ -99,12 +99,14 @@ def test_report_lists_missing_unexpected_mismatched_and_ignored(toy):
     t["blocks.0.weight"] = np.zeros((5, 4), np.float32)  # wrong in-features
     t["extra.weight"] = np.zeros(2, np.float32)
     t["blocks.7.weight"] = np.zeros((5, 3), np.float32)  # rule matches, no such block
+    t["patch.weight"] = np.zeros((6, 4), np.float32)  # wrong rank for the conv3d transpose
     t["unused.thing"] = np.zeros(1, np.float32)
     _, report = plan({k: v.shape for k, v in t.items()}, toy, nnx.eval_shape(lambda: Toy(nnx.Rngs(0))))
     assert report.missing == ["blocks.1.bias"]
     assert sorted(report.unexpected) == ["blocks.7.weight", "extra.weight"]
     assert [(n, tgt, got, want) for n, tgt, got, want in report.mismatched] == [
-        ("blocks.0.weight", "blocks.0.kernel", (4, 5), (3, 5))
+        ("blocks.0.weight", "blocks.0.kernel", (4, 5), (3, 5)),
+        ("patch.weight", "conv.kernel", (6, 4), (1, 2, 2, 4, 6)),
     ]
     assert report.ignored == ["unused.thing"] and not report.ok
     with pytest.raises(ConversionError, match=r"missing blocks\.1\.bias"):
@@ -193,3 +195,20 @@ def test_bf16_checkpoints_load_without_torch(toy, tmp_path):
     kernel = state["blocks"][0]["kernel"][...]
     assert kernel.dtype == jnp.float32
     np.testing.assert_array_equal(kernel, t["blocks.0.weight"].astype(np.float32).T)
+
+
+def test_streaming_puts_each_tensor_where_placement_says(toy, tmp_path):
+    save_file(torch_tensors(), str(tmp_path / "w.safetensors"))
+    device = jax.devices()[-1]
+    asked = []
+
+    def placement(path, shape):
+        asked.append((path, shape))
+        return jax.sharding.SingleDeviceSharding(device)
+
+    abstract = nnx.eval_shape(lambda: Toy(nnx.Rngs(0)))
+    state, _ = load_streaming(
+        abstract, CheckpointReader(tmp_path / "w.safetensors"), toy, placement=placement
+    )
+    assert ("conv.kernel", (1, 2, 2, 4, 6)) in asked and len(asked) == 7
+    assert all(x.devices() == {device} for x in jax.tree.leaves(state))

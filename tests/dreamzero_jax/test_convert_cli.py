@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
+import struct
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -98,3 +101,43 @@ def test_droid_14b_checkpoint_table_round_trips_through_the_abstract_model(compo
     if component == "dit":
         assert table["blocks.39.ffn.0.weight"] == (13824, 5120)
         assert table["patch_embedding.weight"] == (5120, 36, 1, 2, 2)
+
+
+def write_sparse_checkpoint(path: Path, shapes: dict[str, tuple[int, ...]], prefix: str = "") -> None:
+    """A valid bf16 safetensors file of the given shapes whose data is a hole (sparse file, ~no disk).
+
+    Headers are all a dry run reads, so a full-size droid_14b checkpoint can be checked end to end.
+    """
+    header, offset = {}, 0
+    for name, shape in shapes.items():
+        size = math.prod(shape) * 2
+        header[prefix + name] = {
+            "dtype": "BF16",
+            "shape": list(shape),
+            "data_offsets": [offset, offset + size],
+        }
+        offset += size
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(raw)) + raw)
+        f.truncate(8 + len(raw) + offset)
+
+
+@pytest.mark.slow
+def test_cli_dry_run_of_a_full_size_droid_14b_checkpoint(tmp_path, capsys):
+    _need("dit")
+    table = expected_checkpoint_shapes("dit", abstract_model("dit", get_config("droid_14b").dit))
+    write_sparse_checkpoint(tmp_path / "model.safetensors", table, prefix="action_head.model.")
+    assert main(["--input", str(tmp_path), "--config", "droid_14b", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "dit: mapped=1317 missing=0 unexpected=0 mismatched=0" in out and "model_params=16,484,292,448" in out
+    )
+
+    del table["blocks.7.ffn.2.bias"]
+    table["head.head.weight"] = (32, 5120)
+    write_sparse_checkpoint(tmp_path / "model.safetensors", table, prefix="action_head.model.")
+    assert main(["--input", str(tmp_path), "--config", "droid_14b", "--dry-run"]) == 1
+    out = capsys.readouterr().out
+    assert "missing blocks.7.ffn.fc2.bias" in out and "shape head.head.weight -> head.head.kernel" in out

@@ -62,7 +62,7 @@ def test_cached_forward_fills_cache_and_compiles_once_per_shape(model):
     cache = KVCache.empty(CFG, 1)
     v0, a0, c1 = step(state, inp["x"][:, :1], inp["y"][:, :1], jnp.zeros((1, 1)), *common, cache, jnp.int32(0))
     assert a0 is None and v0.shape == (1, 1, 8, 12, 16) and int(c1.length) == 24
-    acts = ActionInputs(inp["actions"].action[:, :4], jnp.full((1, 4), 500.0), inp["actions"].state[:, :1])
+    acts = _inputs(3, seed=1)["actions"]  # one block of actions and state
     args = (inp["x"], inp["y"], jnp.full((1, 2), 500.0), *common)
     v1, a1, c2 = step(state, *args, c1, jnp.int32(1), acts)
     assert a1.shape == (1, 4, CFG.action_dim) and int(c2.length) == 72

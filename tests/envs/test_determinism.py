@@ -77,7 +77,9 @@ def test_variation_values_are_seeded(env):
 
 def test_camera_jitter_does_not_move_objects():
     plain = envs.make("CubeInBowl", cameras=())
-    jittered = envs.make("CubeInBowl", cameras=(), variations={"camera_jitter": {"pos": 0.05}, "lighting": 1.0})
+    jittered = envs.make(
+        "CubeInBowl", cameras=(), variations={"camera_jitter": {"pos": 0.05}, "lighting": 1.0}
+    )
     _, a = plain.reset(seed=9)
     _, b = jittered.reset(seed=9)
     pose = {k: v for k, v in a["variations"].items() if k.startswith("object_pose")}

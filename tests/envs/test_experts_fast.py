@@ -50,8 +50,11 @@ def test_zero_agent_never_succeeds():
 
 def test_unknown_family_has_clear_error():
     env = envs.make("Lift", cameras=())
-    object.__setattr__(env.unwrapped.task, "config", env.unwrapped.task.config.__class__(
-        **{**env.unwrapped.task.config.__dict__, "family": "juggling"}))
+    object.__setattr__(
+        env.unwrapped.task,
+        "config",
+        env.unwrapped.task.config.__class__(**{**env.unwrapped.task.config.__dict__, "family": "juggling"}),
+    )
     with pytest.raises(ValueError, match="juggling"):
         make_expert(env)
     env.close()

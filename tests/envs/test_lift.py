@@ -54,7 +54,7 @@ def test_progress_in_range_and_random_agent_fails(env):
     env.reset(seed=1)
     agent = RandomAgent(env, seed=1)
     for _ in range(30):
-        _, _, terminated, truncated, info = env.step(agent.act())
+        _, _, terminated, _, info = env.step(agent.act())
         assert 0.0 <= info["progress"] <= 1.0
         assert terminated == info["success"]
     assert not info["success"]

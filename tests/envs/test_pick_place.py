@@ -59,5 +59,8 @@ def test_pose_range_variation_is_respected(env):
     e = envs.make(env.unwrapped.task.config.name, cameras=(), variations={"object_pose": {"xy_range": 0.0}})
     for seed in range(3):
         _, info = e.reset(seed=seed)
-        assert info["variations"]["object_pose.dx"] == 0.0 and info["variations"]["object_pose.container_dy"] == 0.0
+        assert (
+            info["variations"]["object_pose.dx"] == 0.0
+            and info["variations"]["object_pose.container_dy"] == 0.0
+        )
     e.close()

@@ -32,7 +32,13 @@ def test_registry_lists():
 @pytest.mark.parametrize("task", MY_TASKS)
 def test_task_info(task):
     info = envs.task_info(task)
-    assert set(info) >= {"default_instruction", "paraphrases", "default_horizon", "fingerprint", "description"}
+    assert set(info) >= {
+        "default_instruction",
+        "paraphrases",
+        "default_horizon",
+        "fingerprint",
+        "description",
+    }
     assert info["default_instruction"] and len(info["paraphrases"]) >= 2
     assert info["default_instruction"] not in info["paraphrases"]
     assert len(info["fingerprint"]) == 64 and int(info["fingerprint"], 16) >= 0
@@ -52,7 +58,9 @@ def test_observation_layout(lift_env):
     assert obs["gripper_position"].shape == (1,) and 0.0 <= obs["gripper_position"][0] <= 0.05
     assert obs["cartesian_position"].shape == (6,)
     assert lift_env.observation_space.contains(obs)
-    assert info["instruction"] == lift_env.unwrapped.instruction == envs.task_info("Lift")["default_instruction"]
+    assert (
+        info["instruction"] == lift_env.unwrapped.instruction == envs.task_info("Lift")["default_instruction"]
+    )
     assert isinstance(info["success"], bool) and 0.0 <= info["progress"] <= 1.0
     assert all(isinstance(v, float | int | str) for v in info["variations"].values())
 
@@ -111,7 +119,7 @@ def test_gymnasium_make_passes_options():
     env = gymnasium.make("dreamzero/Lift-v0", embodiment="kinova3", cameras=(), action_space="joint_velocity")
     assert env.unwrapped.spec_info["embodiment"] == "kinova3"
     assert env.unwrapped.spec_info["action_space"] == "joint_velocity"
-    obs, info = env.reset(seed=3)
+    obs, _ = env.reset(seed=3)
     assert set(obs) == {"joint_position", "gripper_position", "cartesian_position"}
     env.close()
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import fake_env  # noqa: E402
+import fake_env
 
-from evals.run import main  # noqa: E402
+from evals.run import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:], backend=fake_env.fake_backend(), policy_builder=fake_env.make_fake_factory))

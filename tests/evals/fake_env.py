@@ -9,7 +9,7 @@ a goal drawn from the reset seed. `FakeCrash` raises inside `step` at step 3. Ob
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -24,10 +24,21 @@ VARIATION_KEYS = ("object_pose", "distractors", "camera_jitter", "lighting", "ta
 
 
 class FakeReachEnv(gym.Env):
-    metadata = {"render_modes": []}
+    metadata: ClassVar[dict] = {"render_modes": []}
 
-    def __init__(self, task: str, embodiment: str = "panda", *, cameras=(), image_size=(24, 32),
-                 action_space="joint_position", variations=None, control_freq=15, horizon=None, render_mode=None):
+    def __init__(
+        self,
+        task: str,
+        embodiment: str = "panda",
+        *,
+        cameras=(),
+        image_size=(24, 32),
+        action_space="joint_position",
+        variations=None,
+        control_freq=15,
+        horizon=None,
+        render_mode=None,
+    ):
         if task not in TASKS:
             raise ValueError(f"unknown task {task!r}; valid: {TASKS}")
         for key in variations or {}:
@@ -38,22 +49,36 @@ class FakeReachEnv(gym.Env):
         self.horizon = horizon or 40
         self.instruction = "reach the goal"
         limit = np.full(7, 2.9, np.float32)
-        self.spec_info = {"embodiment": embodiment, "action_space": action_space, "action_dim": 8,
-                          "joint_limits": (-limit, limit), "gripper": "fake", "control_freq": control_freq, "dof": 7}
-        self.action_space = spaces.Box(np.append(-limit, 0).astype(np.float32), np.append(limit, 1).astype(np.float32))
+        self.spec_info = {
+            "embodiment": embodiment,
+            "action_space": action_space,
+            "action_dim": 8,
+            "joint_limits": (-limit, limit),
+            "gripper": "fake",
+            "control_freq": control_freq,
+            "dof": 7,
+        }
+        self.action_space = spaces.Box(
+            np.append(-limit, 0).astype(np.float32), np.append(limit, 1).astype(np.float32)
+        )
         h, w = self.image_size
         obs_spaces = {c: spaces.Box(0, 255, (h, w, 3), np.uint8) for c in self.cameras}
-        obs_spaces |= {"joint_position": spaces.Box(-limit, limit, dtype=np.float32),
-                       "gripper_position": spaces.Box(0, 1, (1,), np.float32),
-                       "cartesian_position": spaces.Box(-10, 10, (6,), np.float32)}
+        obs_spaces |= {
+            "joint_position": spaces.Box(-limit, limit, dtype=np.float32),
+            "gripper_position": spaces.Box(0, 1, (1,), np.float32),
+            "cartesian_position": spaces.Box(-10, 10, (6,), np.float32),
+        }
         self.observation_space = spaces.Dict(obs_spaces)
 
     def sim_state(self) -> dict[str, Any]:
         return {"goal": self.goal.copy()}
 
     def _obs(self) -> dict[str, Any]:
-        obs = {"joint_position": self.joints.astype(np.float32), "gripper_position": np.array([self.gripper], np.float32),
-               "cartesian_position": np.concatenate([self.joints[:3], np.zeros(3)]).astype(np.float32)}
+        obs = {
+            "joint_position": self.joints.astype(np.float32),
+            "gripper_position": np.array([self.gripper], np.float32),
+            "cartesian_position": np.concatenate([self.joints[:3], np.zeros(3)]).astype(np.float32),
+        }
         for i, cam in enumerate(self.cameras):
             value = int(abs(self.joints[i]) * 80) % 256
             obs[cam] = np.full((*self.image_size, 3), value, np.uint8)
@@ -68,9 +93,17 @@ class FakeReachEnv(gym.Env):
         self.t = 0
         self.start_dist = float(np.linalg.norm(self.joints - self.goal))
         xy = (self.variations.get("object_pose") or {}).get("xy_range", 0.0)
-        sampled = {"object_pose.dx": float(rng.uniform(-xy, xy)), "distractors.count": int(self.variations.get("distractors") or 0),
-                   "table_texture.name": "oak"}
-        return self._obs(), {"success": False, "progress": 0.0, "instruction": self.instruction, "variations": sampled}
+        sampled = {
+            "object_pose.dx": float(rng.uniform(-xy, xy)),
+            "distractors.count": int(self.variations.get("distractors") or 0),
+            "table_texture.name": "oak",
+        }
+        return self._obs(), {
+            "success": False,
+            "progress": 0.0,
+            "instruction": self.instruction,
+            "variations": sampled,
+        }
 
     def step(self, action):
         action = np.asarray(action, np.float32)
@@ -101,8 +134,13 @@ def fake_list_embodiments() -> list[str]:
 
 
 def fake_task_info(task: str) -> dict[str, Any]:
-    return {"default_instruction": "reach the goal", "paraphrases": ["move to the goal"], "default_horizon": 30,
-            "fingerprint": f"fp-{task}", "description": "fake"}
+    return {
+        "default_instruction": "reach the goal",
+        "paraphrases": ["move to the goal"],
+        "default_horizon": 30,
+        "fingerprint": f"fp-{task}",
+        "description": "fake",
+    }
 
 
 def fake_backend() -> EnvBackend:
@@ -119,8 +157,15 @@ class FakePolicy:
         self.env, self.kind = env.unwrapped, kind
         self.rng = np.random.default_rng(seed)
         cams = ("exterior_image_0_left",) if kind == "camera" else ()
-        self.metadata = {"name": kind, "action_space": "joint_position", "action_dim": 8, "cameras": cams,
-                         "image_size": None, "chunk_length": 4, "config": {}}
+        self.metadata = {
+            "name": kind,
+            "action_space": "joint_position",
+            "action_dim": 8,
+            "cameras": cams,
+            "image_size": None,
+            "chunk_length": 4,
+            "config": {},
+        }
         self.calls = 0
 
     def reset(self, instruction: str) -> None:
@@ -165,5 +210,7 @@ class FakeFactory:
         self.closed = True
 
 
-def make_fake_factory(spec: str, *, checkpoint: str | None = None, options: dict | None = None) -> FakeFactory:
+def make_fake_factory(
+    spec: str, *, checkpoint: str | None = None, options: dict | None = None
+) -> FakeFactory:
     return FakeFactory(spec)

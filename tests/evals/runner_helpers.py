@@ -29,11 +29,22 @@ def suite_doc(**overrides) -> dict:
         "format_version": 1,
         "name": "fake",
         "version": "3",
-        "defaults": {"task": "FakeReach", "seeds": [0, 1], "horizon": 20, "image_size": [24, 32], "tags": ["base"]},
+        "defaults": {
+            "task": "FakeReach",
+            "seeds": [0, 1],
+            "horizon": 20,
+            "image_size": [24, 32],
+            "tags": ["base"],
+        },
         "cases": [
             {"id": "reach_panda", "tags": ["panda"]},
-            {"id": "reach_ur5e", "embodiment": "ur5e", "num_trials": 2, "seed_start": 5,
-             "variations": {"object_pose": {"xy_range": 0.1}}},
+            {
+                "id": "reach_ur5e",
+                "embodiment": "ur5e",
+                "num_trials": 2,
+                "seed_start": 5,
+                "variations": {"object_pose": {"xy_range": 0.1}},
+            },
             {"id": "crash", "task": "FakeCrash", "seeds": [0], "tags": ["crash"]},
         ],
     }
@@ -49,7 +60,9 @@ def write_suite(tmp_path: Path, doc: dict | None = None, name: str = "suite.json
 
 def run_main(args: list[str]) -> int:
     """The CLI in-process with the fake env package and fake policies."""
-    return main([str(a) for a in args], backend=fake_env.fake_backend(), policy_builder=fake_env.make_fake_factory)
+    return main(
+        [str(a) for a in args], backend=fake_env.fake_backend(), policy_builder=fake_env.make_fake_factory
+    )
 
 
 def cli_command(args: list[str]) -> list[str]:
@@ -58,7 +71,9 @@ def cli_command(args: list[str]) -> list[str]:
 
 def run_cli(args: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(cli_command(args), capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env)
+    return subprocess.run(
+        cli_command(args), capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env
+    )
 
 
 def without_timing(df: pd.DataFrame) -> pd.DataFrame:

@@ -19,7 +19,9 @@ def _suite(tmp_path):
 
 
 def _run(tmp_path, name, *extra):
-    rc = run_main(["--suite", _suite(tmp_path), "--output", tmp_path / name, "--quiet", "--video", "none", *extra])
+    rc = run_main(
+        ["--suite", _suite(tmp_path), "--output", tmp_path / name, "--quiet", "--video", "none", *extra]
+    )
     assert rc == 1  # the crash case errors
     return tmp_path / name
 
@@ -38,13 +40,30 @@ def test_workers_1_vs_2_identical(tmp_path):
     assert_same_results(one, two)
     ep = pd.read_parquet(two / "episodes.parquet")
     # rows sorted by (case order, seed), whatever order the workers finished in
-    assert list(zip(ep.case_id, ep.seed, strict=True))[-3:] == [("reach_long", 1), ("reach_long", 2), ("reach_long", 3)]
+    assert list(zip(ep.case_id, ep.seed, strict=True))[-3:] == [
+        ("reach_long", 1),
+        ("reach_long", 2),
+        ("reach_long", 3),
+    ]
 
 
 def test_episode_independent_of_what_ran_before(tmp_path):
     full = _run(tmp_path, "full", "--policy", "random")
-    rc = run_main(["--suite", _suite(tmp_path), "--output", tmp_path / "alone", "--quiet", "--video", "none",
-                   "--policy", "random", "--cases", "reach_long"])
+    rc = run_main(
+        [
+            "--suite",
+            _suite(tmp_path),
+            "--output",
+            tmp_path / "alone",
+            "--quiet",
+            "--video",
+            "none",
+            "--policy",
+            "random",
+            "--cases",
+            "reach_long",
+        ]
+    )
     assert rc == 0
     alone = without_timing(pd.read_parquet(tmp_path / "alone" / "episodes.parquet"))
     same = without_timing(pd.read_parquet(full / "episodes.parquet"))

@@ -17,12 +17,27 @@ from evals.spec import EpisodeSpec
 from evals.worker import EpisodeWorker, JobConfig, trajectories_match
 
 
-def _spec(task="FakeReach", seed=0, horizon=20, stop_on_success=True, cameras=("exterior_image_0_left",), olh=3):
+def _spec(
+    task="FakeReach", seed=0, horizon=20, stop_on_success=True, cameras=("exterior_image_0_left",), olh=3
+):
     return EpisodeSpec(
-        suite_name="fake", suite_version="1", case_index=0, case_id=f"{task}_case", task=task, embodiment="panda",
-        instruction="reach", seed=seed, horizon=horizon, open_loop_horizon=olh, action_space="joint_position",
-        cameras=cameras, image_size=(24, 32), control_freq=10, stop_on_success=stop_on_success,
-        variations={"distractors": 2}, tags=("t",),
+        suite_name="fake",
+        suite_version="1",
+        case_index=0,
+        case_id=f"{task}_case",
+        task=task,
+        embodiment="panda",
+        instruction="reach",
+        seed=seed,
+        horizon=horizon,
+        open_loop_horizon=olh,
+        action_space="joint_position",
+        cameras=cameras,
+        image_size=(24, 32),
+        control_freq=10,
+        stop_on_success=stop_on_success,
+        variations={"distractors": 2},
+        tags=("t",),
     )
 
 
@@ -69,7 +84,9 @@ def test_env_exception_is_recorded_and_env_dropped():
 
 def test_policy_exception_and_nan_guard_are_recorded():
     r = _run(_spec(), kind="raise")
-    assert r.row["termination_reason"] == "error" and r.row["error"] == "policy exploded" and r.row["steps"] == 0
+    assert (
+        r.row["termination_reason"] == "error" and r.row["error"] == "policy exploded" and r.row["steps"] == 0
+    )
     r = _run(_spec(), kind="nan")
     assert r.row["termination_reason"] == "error" and r.row["error_type"] == "PolicyOutputError"
     assert r.row["steps"] == 3  # first chunk executed; the NaN chunk never reached the env
@@ -103,11 +120,19 @@ def test_video_frames_and_reset_independence():
 
 
 def test_failures_mode_rerenders_failed_state_only_episodes(tmp_path):
-    config = JobConfig(backend=fake_env.fake_backend(), policy_spec="random", video="failures", run_dir=str(tmp_path),
-                       policy_builder=fake_env.make_fake_factory)
+    config = JobConfig(
+        backend=fake_env.fake_backend(),
+        policy_spec="random",
+        video="failures",
+        run_dir=str(tmp_path),
+        policy_builder=fake_env.make_fake_factory,
+    )
     worker = EpisodeWorker(config)
     r = worker.run(_spec(horizon=5))
-    assert r.row["video"] == "videos/FakeReach_case__seed0.mp4" and (tmp_path / r.row["video"]).stat().st_size > 0
+    assert (
+        r.row["video"] == "videos/FakeReach_case__seed0.mp4"
+        and (tmp_path / r.row["video"]).stat().st_size > 0
+    )
     assert worker.replay_mismatches == 0 and r.frames is None
     expert = EpisodeWorker(JobConfig(**{**config.__dict__, "policy_spec": "expert"}))
     assert expert.run(_spec(seed=1)).row["video"] == ""  # successes get no video

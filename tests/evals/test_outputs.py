@@ -37,7 +37,11 @@ def test_episode_columns_and_dtypes(run_dir):
     assert fixed == EPISODE_SCHEMA.names
     for f in EPISODE_SCHEMA:
         assert schema.field(f.name).type == f.type, f.name
-    assert schema.names[len(EPISODE_SCHEMA):] == ["var.distractors.count", "var.object_pose.dx", "var.table_texture.name"]
+    assert schema.names[len(EPISODE_SCHEMA) :] == [
+        "var.distractors.count",
+        "var.object_pose.dx",
+        "var.table_texture.name",
+    ]
     assert schema.field("var.object_pose.dx").type == pa.float64()
     assert schema.field("var.table_texture.name").type == pa.string()
 
@@ -45,7 +49,11 @@ def test_episode_columns_and_dtypes(run_dir):
 def test_episode_rows(run_dir):
     ep = pd.read_parquet(run_dir / "episodes.parquet")
     assert list(zip(ep.case_id, ep.seed, strict=True)) == [
-        ("reach_panda", 0), ("reach_panda", 1), ("reach_ur5e", 5), ("reach_ur5e", 6), ("crash", 0)
+        ("reach_panda", 0),
+        ("reach_panda", 1),
+        ("reach_ur5e", 5),
+        ("reach_ur5e", 6),
+        ("crash", 0),
     ]
     assert ep.success.tolist() == [True, True, True, True, False]
     assert ep.termination_reason.tolist() == ["success"] * 4 + ["error"]
@@ -86,7 +94,9 @@ def test_summary_csv(run_dir):
     s = pd.read_csv(run_dir / "summary.csv")
     overall = s[s.group_by == "all"].iloc[0]
     assert overall.episodes == 5 and overall.successes == 4
-    assert overall.ci95_low == pytest.approx(0.3755, abs=1e-3) and overall.ci95_high == pytest.approx(0.9638, abs=1e-3)
+    assert overall.ci95_low == pytest.approx(0.3755, abs=1e-3) and overall.ci95_high == pytest.approx(
+        0.9638, abs=1e-3
+    )
     assert set(s.group_by) == {"all", "case_id", "task", "embodiment"}
 
 
@@ -97,9 +107,15 @@ def test_timing_columns_are_real_columns():
 
 def test_video_all_and_none(tmp_path):
     suite = write_suite(tmp_path)
-    assert run_main(["--suite", suite, "--output", tmp_path / "all", "--video", "all", "--quiet", "--tags", "panda"]) == 0
+    assert (
+        run_main(
+            ["--suite", suite, "--output", tmp_path / "all", "--video", "all", "--quiet", "--tags", "panda"]
+        )
+        == 0
+    )
     assert sorted(p.name for p in (tmp_path / "all" / "videos").iterdir()) == [
-        "reach_panda__seed0.mp4", "reach_panda__seed1.mp4"
+        "reach_panda__seed0.mp4",
+        "reach_panda__seed1.mp4",
     ]
     assert run_main(["--suite", suite, "--output", tmp_path / "none", "--video", "none", "--quiet"]) == 1
     assert list((tmp_path / "none" / "videos").iterdir()) == []

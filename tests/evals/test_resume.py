@@ -26,8 +26,15 @@ def _suite(tmp_path):
 def _start(tmp_path, run_dir, *extra):
     args = ["--suite", _suite(tmp_path), "--policy", "slow", "--output", run_dir, "--video", "none", *extra]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(cli_command(args), cwd=REPO, env=env, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        cli_command(args),
+        cwd=REPO,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for_parts(proc, run_dir, n, timeout=60):
@@ -43,7 +50,12 @@ def _wait_for_parts(proc, run_dir, n, timeout=60):
 
 def _reference(tmp_path):
     ref = tmp_path / "ref"
-    assert run_main(["--suite", _suite(tmp_path), "--policy", "slow", "--output", ref, "--video", "none", "--quiet"]) == 0
+    assert (
+        run_main(
+            ["--suite", _suite(tmp_path), "--policy", "slow", "--output", ref, "--video", "none", "--quiet"]
+        )
+        == 0
+    )
     return ref
 
 
@@ -55,7 +67,9 @@ def test_resume_after_kill_9(tmp_path):
     proc.wait(timeout=10)
     done = len(list((run_dir / "episodes").glob("*.parquet")))
     assert 3 <= done < 12
-    assert json.loads((run_dir / "run.json").read_text())["status"] == "running"  # it never got to say otherwise
+    assert (
+        json.loads((run_dir / "run.json").read_text())["status"] == "running"
+    )  # it never got to say otherwise
     assert run_main(["--resume", run_dir, "--quiet"]) == 0
     info = json.loads((run_dir / "run.json").read_text())
     assert info["status"] == "completed" and len(info["sessions"]) == 2 and info["episodes_finished"] == 12
@@ -67,7 +81,7 @@ def test_sigint_leaves_valid_partial_run(tmp_path):
     proc = _start(tmp_path, run_dir)
     _wait_for_parts(proc, run_dir, 2)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal signals the whole process group
-    out, err = proc.communicate(timeout=30)
+    _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "--resume" in err
     info = json.loads((run_dir / "run.json").read_text())

@@ -13,7 +13,13 @@ from evals.stats import percentiles, summarize, wilson_interval
 
 @pytest.mark.parametrize(
     "k, n, low, high",
-    [(8, 10, 0.490, 0.943), (0, 10, 0.0, 0.278), (10, 10, 0.722, 1.0), (1, 2, 0.095, 0.905), (50, 100, 0.404, 0.596)],
+    [
+        (8, 10, 0.490, 0.943),
+        (0, 10, 0.0, 0.278),
+        (10, 10, 0.722, 1.0),
+        (1, 2, 0.095, 0.905),
+        (50, 100, 0.404, 0.596),
+    ],
 )
 def test_wilson_known_values(k, n, low, high):
     lo, hi = wilson_interval(k, n)
@@ -51,8 +57,12 @@ def _episodes():
 
 def test_summarize_groups():
     steps = pd.DataFrame(
-        {"case_id": ["a", "a", "b"], "seed": [0, 1, 2], "policy_called": [True, True, True],
-         "policy_latency_ms": [10.0, 30.0, 100.0]}
+        {
+            "case_id": ["a", "a", "b"],
+            "seed": [0, 1, 2],
+            "policy_called": [True, True, True],
+            "policy_latency_ms": [10.0, 30.0, 100.0],
+        }
     )
     s = summarize(_episodes(), steps).set_index(["group_by", "group"])
     assert s.loc[("all", "all"), "episodes"] == 5 and s.loc[("all", "all"), "successes"] == 3

@@ -46,7 +46,11 @@ def test_task_default_horizon_used_when_unset(tmp_path):
 def test_expand_order_and_env_seeds(tmp_path):
     specs = expand(load_suite(write_suite(tmp_path), BACKEND))
     assert [(s.case_id, s.seed) for s in specs] == [
-        ("reach_panda", 0), ("reach_panda", 1), ("reach_ur5e", 5), ("reach_ur5e", 6), ("crash", 0)
+        ("reach_panda", 0),
+        ("reach_panda", 1),
+        ("reach_ur5e", 5),
+        ("reach_ur5e", 6),
+        ("crash", 0),
     ]
     assert specs[0].env_seed == derive_env_seed("reach_panda", 0)
     assert specs[0].env_seed != specs[1].env_seed != specs[4].env_seed
@@ -60,8 +64,13 @@ def test_env_seed_is_stable_across_interpreters():
 
     code = "from evals.spec import derive_env_seed; print(derive_env_seed('cube', 3))"
     outs = {
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                       env={"PYTHONHASHSEED": str(h), "PATH": ""}).stdout.strip()
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": str(h), "PATH": ""},
+        ).stdout.strip()
         for h in (1, 2)
     }
     assert outs == {str(derive_env_seed("cube", 3))}
@@ -83,16 +92,32 @@ def _bad(doc_edit):
 
 
 BAD_SUITES = {
-    "unknown field": (lambda d: d["cases"][1].update(horizn=5), ["case 'reach_ur5e'", "horizn", "unknown field"]),
-    "wrong type": (lambda d: d["cases"][0].update(horizon="long"), ["case 'reach_panda'", "'horizon'", "integer"]),
+    "unknown field": (
+        lambda d: d["cases"][1].update(horizn=5),
+        ["case 'reach_ur5e'", "horizn", "unknown field"],
+    ),
+    "wrong type": (
+        lambda d: d["cases"][0].update(horizon="long"),
+        ["case 'reach_panda'", "'horizon'", "integer"],
+    ),
     "duplicate id": (lambda d: d["cases"][2].update(id="reach_panda"), ["cases[2]", "'id'", "duplicate"]),
     "empty seeds": (lambda d: d["cases"][0].update(seeds=[]), ["case 'reach_panda'", "'seeds'"]),
-    "unknown task": (lambda d: d["cases"][2].update(task="Fly"), ["case 'crash'", "'task'", "Fly", "FakeReach"]),
-    "unknown embodiment": (lambda d: d["cases"][1].update(embodiment="r2d2"), ["case 'reach_ur5e'", "r2d2", "ur5e"]),
-    "unknown variation": (
-        lambda d: d["cases"][0].update(variations={"gravity": 2}), ["case 'reach_panda'", "variations.gravity"]
+    "unknown task": (
+        lambda d: d["cases"][2].update(task="Fly"),
+        ["case 'crash'", "'task'", "Fly", "FakeReach"],
     ),
-    "seeds and num_trials": (lambda d: d["cases"][0].update(seeds=[1], num_trials=3), ["case 'reach_panda'", "num_trials"]),
+    "unknown embodiment": (
+        lambda d: d["cases"][1].update(embodiment="r2d2"),
+        ["case 'reach_ur5e'", "r2d2", "ur5e"],
+    ),
+    "unknown variation": (
+        lambda d: d["cases"][0].update(variations={"gravity": 2}),
+        ["case 'reach_panda'", "variations.gravity"],
+    ),
+    "seeds and num_trials": (
+        lambda d: d["cases"][0].update(seeds=[1], num_trials=3),
+        ["case 'reach_panda'", "num_trials"],
+    ),
     "no seeds anywhere": (lambda d: d["defaults"].pop("seeds"), ["case 'reach_panda'", "'seeds'", "missing"]),
     "bad format version": (lambda d: d.update(format_version=2), ["format_version", "not supported"]),
     "missing cases": (lambda d: d.pop("cases"), ["'cases'", "missing"]),
@@ -125,7 +150,12 @@ def test_cli_bad_suite_exits_2_without_traceback(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "reach_ur5e" in lines[0] and "horizon" in lines[0]
+    assert (
+        len(lines) == 1
+        and lines[0].startswith("error: ")
+        and "reach_ur5e" in lines[0]
+        and "horizon" in lines[0]
+    )
     assert not (tmp_path / "run").exists()  # nothing ran
 
 
@@ -133,7 +163,7 @@ def test_cli_bad_suite_exits_2_without_traceback(tmp_path):
     "args, fragment",
     [
         (["--policy", "telepathy"], "unknown policy"),
-        (["--cases", "nomatch*"], "no episodes selected"),
+        (["--cases", "nomatch*"], "no episodes of suite 'fake' match --cases nomatch*"),
         (["--seeds-override", "a,b"], "--seeds-override"),
         (["--workers", "0"], "--workers"),
     ],

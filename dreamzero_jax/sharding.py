@@ -57,19 +57,25 @@ def spec_for(path: str, shape: tuple[int, ...], mesh: Mesh, rules=DIT_PARTITION_
             if len(spec) != len(shape):
                 return P()
             # leave a dimension whole when the mesh axis does not divide it
-            return P(*(ax if ax is None or shape[i] % mesh.shape[ax] == 0 else None for i, ax in enumerate(spec)))
+            return P(
+                *(ax if ax is None or shape[i] % mesh.shape[ax] == 0 else None for i, ax in enumerate(spec))
+            )
     return P()
 
 
 def partition_specs(state: nnx.State, mesh: Mesh, rules=DIT_PARTITION_RULES):
     """Pytree like ``state`` with a PartitionSpec per array."""
-    return jax.tree_util.tree_map_with_path(lambda p, x: spec_for(_path_str(p), tuple(x.shape), mesh, rules), state)
+    return jax.tree_util.tree_map_with_path(
+        lambda p, x: spec_for(_path_str(p), tuple(x.shape), mesh, rules), state
+    )
 
 
 def shard_state(state: nnx.State, mesh: Mesh, rules=DIT_PARTITION_RULES) -> nnx.State:
     """``state`` with every array placed on ``mesh`` by ``rules`` (a new state; the input is untouched)."""
     return jax.tree_util.tree_map_with_path(
-        lambda p, x: jax.device_put(x, NamedSharding(mesh, spec_for(_path_str(p), tuple(x.shape), mesh, rules))),
+        lambda p, x: jax.device_put(
+            x, NamedSharding(mesh, spec_for(_path_str(p), tuple(x.shape), mesh, rules))
+        ),
         state,
     )
 

@@ -119,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown task(s) {unknown}; valid tasks: {envs.list_tasks()}", file=sys.stderr)
         return 2
     if args.embodiment not in envs.list_embodiments():
-        print(f"error: unknown embodiment {args.embodiment!r}; valid: {envs.list_embodiments()}", file=sys.stderr)
+        print(
+            f"error: unknown embodiment {args.embodiment!r}; valid: {envs.list_embodiments()}",
+            file=sys.stderr,
+        )
         return 2
     if args.steps < 1 or args.repeats < 1:
         print("error: --steps and --repeats must be >= 1", file=sys.stderr)
@@ -132,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         for label, cams in settings.items():
             r = measure(task, args.embodiment, cams, args.steps, args.repeats)
             results[label].append(r)
-            print(f"{task:<22}{label:<8}{r['ours_sps']:>14.1f}{r['raw_sps']:>14.1f}{r['ratio']:>8.3f}", flush=True)
+            print(
+                f"{task:<22}{label:<8}{r['ours_sps']:>14.1f}{r['raw_sps']:>14.1f}{r['ratio']:>8.3f}",
+                flush=True,
+            )
     worst = max(r["ratio"] for rs in results.values() for r in rs)
     nocam = statistics.median(r["ours_sps"] for r in results["nocam"])
     cams = statistics.median(r["ours_sps"] for r in results["cams"]) if "cams" in results else float("nan")

@@ -21,6 +21,7 @@ from pathlib import Path
 from dreamzero_jax.configs import config_names, get_config
 from dreamzero_jax.convert.abstract import abstract_model
 from dreamzero_jax.convert.apply import ConversionReport, load_streaming, param_table, plan, route
+from dreamzero_jax.convert.lora import fold_lora
 from dreamzero_jax.convert.orbax_io import DTYPES, save_state
 from dreamzero_jax.convert.rules import COMPONENTS, ComponentUnavailable, component_rules
 from dreamzero_jax.convert.safetensors_io import CheckpointError, CheckpointReader
@@ -55,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         choices=sorted(DTYPES),
         help="cast parameters to this dtype (default: keep model dtype)",
+    )
+    p.add_argument(
+        "--lora-scale",
+        type=float,
+        default=1.0,
+        help="lora_alpha / rank used to fold PEFT LoRA adapters into their base weights, for checkpoints "
+        "that carry them (DreamZero's LoRA configs use alpha = rank = 4, i.e. 1.0)",
     )
     p.add_argument(
         "--dry-run",
@@ -110,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyError:
         raise UsageError(f"unknown --config {args.config!r}; valid: {', '.join(config_names())}") from None
     try:
-        reader = CheckpointReader(args.input)
+        reader = fold_lora(CheckpointReader(args.input), args.lora_scale)
         names = reader.names()
     except CheckpointError as e:
         raise UsageError(str(e)) from None

@@ -199,7 +199,7 @@ def _fill(
 
 def load_streaming(
     target: nnx.Module | nnx.State,
-    reader: CheckpointReader,
+    reader: CheckpointReader,  # or any reader with names/shapes/iter_shards (e.g. convert.lora)
     component: str,
     *,
     names: Mapping[str, str] | None = None,

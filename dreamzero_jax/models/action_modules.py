@@ -16,8 +16,9 @@ from dreamzero_jax.nn.embeddings import action_time_sinusoid
 class CategorySpecificLinear(nnx.Module):
     """``x @ W[cat] + b[cat]`` for x [B, T, in]; ``W`` is [categories, in, out], ``b`` [categories, out]."""
 
-    def __init__(self, num_categories: int, in_dim: int, out_dim: int, *, rngs: nnx.Rngs,
-                 param_dtype=jnp.float32):
+    def __init__(
+        self, num_categories: int, in_dim: int, out_dim: int, *, rngs: nnx.Rngs, param_dtype=jnp.float32
+    ):
         init = nnx.initializers.variance_scaling(1.0, "fan_in", "normal", in_axis=-2, out_axis=-1)
         self.W = nnx.Param(init(rngs.params(), (num_categories, in_dim, out_dim), param_dtype))
         self.b = nnx.Param(jnp.zeros((num_categories, out_dim), param_dtype))
@@ -31,12 +32,22 @@ class CategorySpecificLinear(nnx.Module):
 class CategorySpecificMLP(nnx.Module):
     """``layer2(relu(layer1(x)))`` with category-specific layers (state encoder, action decoder)."""
 
-    def __init__(self, num_categories: int, in_dim: int, hidden_dim: int, out_dim: int, *,
-                 rngs: nnx.Rngs, param_dtype=jnp.float32):
-        self.layer1 = CategorySpecificLinear(num_categories, in_dim, hidden_dim, rngs=rngs,
-                                             param_dtype=param_dtype)
-        self.layer2 = CategorySpecificLinear(num_categories, hidden_dim, out_dim, rngs=rngs,
-                                             param_dtype=param_dtype)
+    def __init__(
+        self,
+        num_categories: int,
+        in_dim: int,
+        hidden_dim: int,
+        out_dim: int,
+        *,
+        rngs: nnx.Rngs,
+        param_dtype=jnp.float32,
+    ):
+        self.layer1 = CategorySpecificLinear(
+            num_categories, in_dim, hidden_dim, rngs=rngs, param_dtype=param_dtype
+        )
+        self.layer2 = CategorySpecificLinear(
+            num_categories, hidden_dim, out_dim, rngs=rngs, param_dtype=param_dtype
+        )
 
     def __call__(self, x: jax.Array, cat_ids: jax.Array) -> jax.Array:
         return self.layer2(jax.nn.relu(self.layer1(x, cat_ids)), cat_ids)
@@ -48,8 +59,9 @@ class MultiEmbodimentActionEncoder(nnx.Module):
     actions [B, T, action_dim], timesteps [B, T], cat_ids [B] -> [B, T, hidden].
     """
 
-    def __init__(self, num_categories: int, action_dim: int, hidden: int, *, rngs: nnx.Rngs,
-                 param_dtype=jnp.float32):
+    def __init__(
+        self, num_categories: int, action_dim: int, hidden: int, *, rngs: nnx.Rngs, param_dtype=jnp.float32
+    ):
         self.hidden = hidden
         kw = dict(rngs=rngs, param_dtype=param_dtype)
         self.W1 = CategorySpecificLinear(num_categories, action_dim, hidden, **kw)

@@ -68,14 +68,20 @@ class CausalWanDiT(nnx.Module):
         self.img_emb = ImageProjection(CLIP_DIM, cfg.dim, **kw)
         self.blocks = nnx.List([DiTBlock(cfg, **kw) for _ in range(cfg.num_layers)])
         self.head = DiTHead(cfg, **kw)
-        self.state_encoder = CategorySpecificMLP(BUILT_CATEGORIES, cfg.max_state_dim, cfg.hidden_size, cfg.dim, **kw)
+        self.state_encoder = CategorySpecificMLP(
+            BUILT_CATEGORIES, cfg.max_state_dim, cfg.hidden_size, cfg.dim, **kw
+        )
         self.action_encoder = MultiEmbodimentActionEncoder(BUILT_CATEGORIES, cfg.action_dim, cfg.dim, **kw)
-        self.action_decoder = CategorySpecificMLP(BUILT_CATEGORIES, cfg.dim, cfg.hidden_size, cfg.action_dim, **kw)
+        self.action_decoder = CategorySpecificMLP(
+            BUILT_CATEGORIES, cfg.dim, cfg.hidden_size, cfg.action_dim, **kw
+        )
 
     # ---- shared pieces -------------------------------------------------------------------------
 
     def _video_tokens(self, x: jax.Array, y: jax.Array) -> tuple[jax.Array, tuple[int, int, int]]:
-        video = jnp.concatenate([x, y.astype(x.dtype)], axis=-1) if self.config.concat_first_frame_latent else x
+        video = (
+            jnp.concatenate([x, y.astype(x.dtype)], axis=-1) if self.config.concat_first_frame_latent else x
+        )
         return self.patch_embedding(video), self.patch_embedding.grid(video.shape)
 
     def _frame_times(self, timestep: jax.Array, grid: tuple[int, int, int]) -> jax.Array:
@@ -128,7 +134,9 @@ class CausalWanDiT(nnx.Module):
         layout = TrainLayout.of(cfg, grid[0])
         register, t_register, num_actions = self._register(actions)
         if register.shape[1] != layout.actions + layout.states:
-            raise ValueError(f"expected {layout.actions} action + {layout.states} state tokens for {grid[0]} frames")
+            raise ValueError(
+                f"expected {layout.actions} action + {layout.states} state tokens for {grid[0]} frames"
+            )
         t_noisy = self._frame_times(timestep, grid)
         e, e0 = self._time(jnp.concatenate([t_noisy, t_register], axis=1))
         _, e0_clean = self._time(jnp.zeros_like(t_noisy))  # clean stream at timestep 0 (no aug_t)
@@ -161,7 +169,9 @@ class CausalWanDiT(nnx.Module):
         """KV-cached inference forward (see module docstring)."""
         cfg = self.config
         if cache.max_tokens != cfg.max_attention_size:
-            raise ValueError(f"cache holds {cache.max_tokens} tokens; this model's window is {cfg.max_attention_size}")
+            raise ValueError(
+                f"cache holds {cache.max_tokens} tokens; this model's window is {cfg.max_attention_size}"
+            )
         h, grid = self._video_tokens(x, y)
         num_video = h.shape[1]
         t = self._frame_times(timestep, grid)
@@ -180,7 +190,9 @@ class CausalWanDiT(nnx.Module):
         for i, block in enumerate(self.blocks):
 
             def attend(attn, hn, i=i):
-                out, k, v = self_attention_cached(attn, hn, cos, sin, num_video, cache.k[i], cache.v[i], cache.length)
+                out, k, v = self_attention_cached(
+                    attn, hn, cos, sin, num_video, cache.k[i], cache.v[i], cache.length
+                )
                 return out, (k, v)
 
             h, (k, v) = block(h, e0, ctx, attend)

@@ -56,8 +56,9 @@ class I2VCrossAttention(MultiHeadAttention):
     ``context`` = [CLIP image tokens (257) | text tokens]; no masks (upstream passes no lengths).
     """
 
-    def __init__(self, dim: int, num_heads: int, *, qk_norm: bool, eps: float, rngs: nnx.Rngs,
-                 param_dtype=jnp.float32):
+    def __init__(
+        self, dim: int, num_heads: int, *, qk_norm: bool, eps: float, rngs: nnx.Rngs, param_dtype=jnp.float32
+    ):
         super().__init__(dim, num_heads, qk_norm=qk_norm, eps=eps, rngs=rngs, param_dtype=param_dtype)
         self.k_img = nnx.Linear(dim, dim, rngs=rngs, param_dtype=param_dtype)
         self.v_img = nnx.Linear(dim, dim, rngs=rngs, param_dtype=param_dtype)

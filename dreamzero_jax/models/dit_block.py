@@ -28,11 +28,15 @@ class DiTBlock(nnx.Module):
         kw = dict(rngs=rngs, param_dtype=param_dtype)
         self.norm1 = LayerNorm(cfg.dim, cfg.eps)
         self.self_attn = MultiHeadAttention(cfg.dim, cfg.num_heads, qk_norm=cfg.qk_norm, eps=cfg.eps, **kw)
-        self.norm3 = LayerNorm(cfg.dim, cfg.eps, affine=True, param_dtype=param_dtype) if cfg.cross_attn_norm else None
+        self.norm3 = (
+            LayerNorm(cfg.dim, cfg.eps, affine=True, param_dtype=param_dtype) if cfg.cross_attn_norm else None
+        )
         self.cross_attn = I2VCrossAttention(cfg.dim, cfg.num_heads, qk_norm=cfg.qk_norm, eps=cfg.eps, **kw)
         self.norm2 = LayerNorm(cfg.dim, cfg.eps)
         self.ffn = MLP(cfg.dim, cfg.ffn_dim, cfg.dim, "gelu_tanh", **kw)
-        self.modulation = nnx.Param(jax.random.normal(rngs.params(), (1, 6, cfg.dim), param_dtype) / math.sqrt(cfg.dim))
+        self.modulation = nnx.Param(
+            jax.random.normal(rngs.params(), (1, 6, cfg.dim), param_dtype) / math.sqrt(cfg.dim)
+        )
 
     def __call__(
         self, x: jax.Array, e: jax.Array, context: jax.Array, self_attend: SelfAttend
@@ -52,7 +56,9 @@ class DiTHead(nnx.Module):
     def __init__(self, cfg: DiTConfig, *, rngs: nnx.Rngs, param_dtype=jnp.float32):
         self.norm = LayerNorm(cfg.dim, cfg.eps)
         self.head = nnx.Linear(cfg.dim, cfg.patch_dim_out, rngs=rngs, param_dtype=param_dtype)
-        self.modulation = nnx.Param(jax.random.normal(rngs.params(), (1, 2, cfg.dim), param_dtype) / math.sqrt(cfg.dim))
+        self.modulation = nnx.Param(
+            jax.random.normal(rngs.params(), (1, 2, cfg.dim), param_dtype) / math.sqrt(cfg.dim)
+        )
 
     def __call__(self, x: jax.Array, e: jax.Array) -> jax.Array:
         """x [B, T, D]; e [B, T, D] time embedding (before the 6-way projection)."""

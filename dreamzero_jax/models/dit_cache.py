@@ -43,7 +43,9 @@ class KVCache:
         return self.k[:, :, :n], self.v[:, :, :n]
 
 
-def window_append(buf: jax.Array, length: jax.Array, new: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+def window_append(
+    buf: jax.Array, length: jax.Array, new: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Append ``new`` [B, n, ...] after the ``length`` valid tokens of ``buf`` [B, M, ...].
 
     Returns ``(full, valid, kept)``: ``full`` [B, M+n, ...] holds cache then new tokens from position 0,

@@ -31,7 +31,9 @@ def make_forward_train(model: CausalWanDiT) -> tuple[nnx.State, Callable]:
 
     @jax.jit
     def forward_train(state, x, y, timestep, context, clip_feature, clean_x, actions):
-        return nnx.merge(graphdef, state).forward_train(x, y, timestep, context, clip_feature, clean_x, actions)
+        return nnx.merge(graphdef, state).forward_train(
+            x, y, timestep, context, clip_feature, clean_x, actions
+        )
 
     return state, forward_train
 

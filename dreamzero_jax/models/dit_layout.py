@@ -17,7 +17,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dreamzero_jax.configs.dit import ROPE_ACTION_ROWS, ROPE_STATE_ROWS, ROPE_THETA, ROPE_VIDEO_ROWS, DiTConfig
+from dreamzero_jax.configs.dit import (
+    ROPE_ACTION_ROWS,
+    ROPE_STATE_ROWS,
+    ROPE_THETA,
+    ROPE_VIDEO_ROWS,
+    DiTConfig,
+)
 from dreamzero_jax.nn.rope import rope_table, table_rows, video_rope
 
 CLEAN, NOISY, ACTION, STATE = 0, 1, 2, 3
@@ -59,8 +65,13 @@ class TrainLayout:
             raise ValueError(
                 f"num_frames {num_frames} must be 1 + a multiple of num_frame_per_block {cfg.num_frame_per_block}"
             )
-        return cls(num_frames, cfg.frame_seqlen, cfg.num_frame_per_block, cfg.num_action_per_block,
-                   cfg.num_state_per_block)
+        return cls(
+            num_frames,
+            cfg.frame_seqlen,
+            cfg.num_frame_per_block,
+            cfg.num_action_per_block,
+            cfg.num_state_per_block,
+        )
 
 
 def _token_tables(layout: TrainLayout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -69,8 +80,14 @@ def _token_tables(layout: TrainLayout) -> tuple[np.ndarray, np.ndarray, np.ndarr
     vblock = np.where(frames == 0, -1, (frames - 1) // layout.num_frame_per_block)
     ablock = np.arange(layout.actions) // layout.num_action_per_block
     sblock = np.arange(layout.states) // layout.num_state_per_block
-    kind = np.concatenate([np.full(layout.video, CLEAN), np.full(layout.video, NOISY),
-                           np.full(layout.actions, ACTION), np.full(layout.states, STATE)])
+    kind = np.concatenate(
+        [
+            np.full(layout.video, CLEAN),
+            np.full(layout.video, NOISY),
+            np.full(layout.actions, ACTION),
+            np.full(layout.states, STATE),
+        ]
+    )
     block = np.concatenate([vblock, vblock, ablock, sblock])
     frame = np.concatenate([frames, frames, np.full(layout.actions + layout.states, -1)])
     return kind, block, frame
@@ -92,8 +109,8 @@ def train_attention_mask(layout: TrainLayout, local_attn_size: int = -1) -> np.n
 
     end_frame = 1 + (qb + 1) * layout.num_frame_per_block  # exclusive
     start_frame = 1 if local_attn_size == -1 else np.maximum(1, end_frame - local_attn_size)
-    clean_q = (qk == CLEAN) & (kk == CLEAN) & (
-        (kb == -1) | ((qb >= 0) & (kf >= start_frame) & (kf < end_frame))
+    clean_q = (
+        (qk == CLEAN) & (kk == CLEAN) & ((kb == -1) | ((qb >= 0) & (kf >= start_frame) & (kf < end_frame)))
     )
     noisy_first = (qk == NOISY) & (qb == -1) & (kk == NOISY) & (kb == -1)
     noisy_or_action = ((qk == NOISY) | (qk == ACTION)) & (qb >= 0)
@@ -109,7 +126,9 @@ def _action_state_rope(cfg: DiTConfig, action_start, num_actions: int, state_sta
     return (ac, sc), (as_, ss)
 
 
-def train_rope(cfg: DiTConfig, layout: TrainLayout, grid: tuple[int, int, int]) -> tuple[jax.Array, jax.Array]:
+def train_rope(
+    cfg: DiTConfig, layout: TrainLayout, grid: tuple[int, int, int]
+) -> tuple[jax.Array, jax.Array]:
     """(cos, sin) [T, H/2] for the teacher-forcing sequence.
 
     Clean and noisy video share positions (frame, row, column); action token j uses row j of the

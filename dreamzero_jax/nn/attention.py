@@ -41,8 +41,9 @@ class MultiHeadAttention(nnx.Module):
     ``project_qkv`` / ``project_out`` are exposed so that callers can insert RoPE and KV caches between.
     """
 
-    def __init__(self, dim: int, num_heads: int, *, qk_norm: bool, eps: float, rngs: nnx.Rngs,
-                 param_dtype=jnp.float32):
+    def __init__(
+        self, dim: int, num_heads: int, *, qk_norm: bool, eps: float, rngs: nnx.Rngs, param_dtype=jnp.float32
+    ):
         self.num_heads = num_heads
         lin = dict(rngs=rngs, param_dtype=param_dtype)
         self.q = nnx.Linear(dim, dim, **lin)

@@ -37,8 +37,9 @@ class PatchEmbed3D(nnx.Module):
     ``kernel`` is [pt, ph, pw, C, dim] (channels-last conv layout).
     """
 
-    def __init__(self, in_dim: int, dim: int, patch: tuple[int, int, int], *, rngs: nnx.Rngs,
-                 param_dtype=jnp.float32):
+    def __init__(
+        self, in_dim: int, dim: int, patch: tuple[int, int, int], *, rngs: nnx.Rngs, param_dtype=jnp.float32
+    ):
         self.patch = tuple(patch)
         init = nnx.initializers.variance_scaling(1.0, "fan_in", "uniform")
         self.kernel = nnx.Param(init(rngs.params(), (*patch, in_dim, dim), param_dtype))

@@ -19,8 +19,16 @@ ACTIVATIONS = {
 class MLP(nnx.Module):
     """``fc2(act(fc1(x)))``: torch's ``Sequential(Linear, Act, Linear)`` with entries 0 and 2."""
 
-    def __init__(self, in_dim: int, hidden_dim: int, out_dim: int, activation: str, *, rngs: nnx.Rngs,
-                 param_dtype=jnp.float32):
+    def __init__(
+        self,
+        in_dim: int,
+        hidden_dim: int,
+        out_dim: int,
+        activation: str,
+        *,
+        rngs: nnx.Rngs,
+        param_dtype=jnp.float32,
+    ):
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; valid: {sorted(ACTIVATIONS)}")
         self.activation = activation

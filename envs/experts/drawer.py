@@ -34,7 +34,9 @@ def drawer_waypoints(expert: WaypointExpert, open_distance: float) -> list[Waypo
         return _hook_point(s) + d["pull_dir"] * PULL_LEAD - [0, 0, 0.005], None
 
     return [
-        Waypoint("above_handle", lambda s: (_hook_point(s) + [0, 0, APPROACH], yaw), 1.0, tol=0.012),
+        Waypoint(
+            "above_handle", lambda s: (_hook_point(s) + np.array([0.0, 0.0, APPROACH]), yaw), 1.0, tol=0.012
+        ),
         Waypoint("hook", lambda s: (_hook_point(s) - [0, 0, 0.005], yaw), 1.0, tol=0.01, max_steps=50),
         Waypoint("pull", pull, 1.0, tol=0.002, max_steps=100),
         Waypoint("lift_off", lambda s: (s["eef_pos"] + [0, 0, 0.12], None), 1.0, tol=0.03, max_steps=20),

@@ -30,9 +30,14 @@ AGENTS = {
 }
 
 
-def run_cell(task: str, embodiment: str, seeds: int, agent: str, action_space: str) -> dict:
-    """Run `seeds` episodes of one task x embodiment; returns the cell's counts and the failed seeds."""
-    env = envs.make(task, embodiment, cameras=(), action_space=action_space)
+def run_cell(
+    task: str, embodiment: str, seeds: int, agent: str, action_space: str, horizon: int | None = None
+) -> dict:
+    """Run `seeds` episodes of one task x embodiment; returns the cell's counts and the failed seeds.
+
+    `horizon` overrides the task's default episode length (tests use it to stay short).
+    """
+    env = envs.make(task, embodiment, cameras=(), action_space=action_space, horizon=horizon)
     start = time.perf_counter()
     successes, failed, steps = 0, [], 0
     try:

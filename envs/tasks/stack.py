@@ -26,7 +26,10 @@ class StackConfig(TaskConfig):
     base_half_size: float = 0.025
     top_rgba: tuple[float, float, float, float] = (0.85, 0.15, 0.15, 1.0)
     base_rgba: tuple[float, float, float, float] = (0.15, 0.7, 0.2, 1.0)
-    top_offset: tuple[float, float] = (0.0, -0.12)  # nominal xy of the red cube; the green one mirrors it in y
+    top_offset: tuple[float, float] = (
+        0.0,
+        -0.12,
+    )  # nominal xy of the red cube; the green one mirrors it in y
     base_offset: tuple[float, float] = (0.0, 0.12)
 
 

@@ -10,16 +10,16 @@ import sys
 
 os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-from flax import nnx  # noqa: E402
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
 
-from dreamzero_jax.configs.dit import DiTConfig  # noqa: E402
-from dreamzero_jax.models.dit import ActionInputs, CausalWanDiT  # noqa: E402
-from dreamzero_jax.models.dit_cache import KVCache  # noqa: E402
-from dreamzero_jax.models.dit_jit import make_forward_cached, make_forward_train  # noqa: E402
-from dreamzero_jax.sharding import MODEL, batch_sharding, make_mesh, shard_state  # noqa: E402
+from dreamzero_jax.configs.dit import DiTConfig
+from dreamzero_jax.models.dit import ActionInputs, CausalWanDiT
+from dreamzero_jax.models.dit_cache import KVCache
+from dreamzero_jax.models.dit_jit import make_forward_cached, make_forward_train
+from dreamzero_jax.sharding import MODEL, batch_sharding, make_mesh, shard_state
 
 
 def main(with_cached: bool) -> None:
@@ -55,8 +55,10 @@ def _cached_errs(model, cfg, mesh, x, y, t, ctx, clip, b) -> list[float]:
     args = (x[:, :1], y[:, :1], t[:, :1], ctx, clip, KVCache.empty(cfg, b), jnp.int32(0))
     ref_v, _, ref_cache = step(state, *args)
     out_v, _, out_cache = step(shard_state(state, mesh), *args)
-    return [float(np.max(np.abs(np.asarray(out_v) - np.asarray(ref_v)))),
-            float(np.max(np.abs(np.asarray(out_cache.k) - np.asarray(ref_cache.k))))]
+    return [
+        float(np.max(np.abs(np.asarray(out_v) - np.asarray(ref_v)))),
+        float(np.max(np.abs(np.asarray(out_cache.k) - np.asarray(ref_cache.k)))),
+    ]
 
 
 if __name__ == "__main__":

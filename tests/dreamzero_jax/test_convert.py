@@ -212,3 +212,48 @@ def test_streaming_puts_each_tensor_where_placement_says(toy, tmp_path):
     )
     assert ("conv.kernel", (1, 2, 2, 4, 6)) in asked and len(asked) == 7
     assert all(x.devices() == {device} for x in jax.tree.leaves(state))
+
+
+def test_peft_lora_checkpoints_are_folded_into_the_base_weights(toy, tmp_path):
+    """PEFT names (base_model.model..., base_layer, lora_A/B) load as W + scale * B @ A, across shards."""
+    from dreamzero_jax.convert.lora import fold_lora
+
+    t = torch_tensors()
+    r = np.random.default_rng(5)
+    a, b = r.normal(size=(2, 3)).astype(np.float32), r.normal(size=(5, 2)).astype(np.float32)
+    wrapped = {"head.toy.base_model.model." + k: v for k, v in t.items() if k != "blocks.0.weight"}
+    wrapped["head.toy.base_model.model.blocks.0.base_layer.weight"] = t["blocks.0.weight"]
+    save_file(wrapped, str(tmp_path / "a.safetensors"))
+    save_file(
+        {
+            "head.toy.base_model.model.blocks.0.lora_A.default.weight": a,
+            "head.toy.base_model.model.blocks.0.lora_B.default.weight": b,
+        },
+        str(tmp_path / "b.safetensors"),
+    )
+    reader = fold_lora(CheckpointReader(tmp_path), scale=0.5)
+    assert "head.toy.blocks.0.weight" in reader.names() and reader.shapes()["head.toy.blocks.0.weight"] == (
+        5,
+        3,
+    )
+    state, report = load_streaming(nnx.eval_shape(lambda: Toy(nnx.Rngs(0))), reader, toy)
+    assert report.ok, report.problem_lines()
+    np.testing.assert_allclose(
+        state["blocks"][0]["kernel"][...], (t["blocks.0.weight"] + 0.5 * b @ a).T, rtol=1e-6
+    )
+    np.testing.assert_array_equal(state["blocks"][1]["kernel"][...], t["blocks.1.weight"].T)
+    # an adapter without its partner is not merged silently: its raw names surface as unexpected
+    save_file(
+        {"head.toy.base_model.model.blocks.0.lora_A.default.weight": a}, str(tmp_path / "b.safetensors")
+    )
+    reader = fold_lora(CheckpointReader(tmp_path))
+    routed, _ = route(reader.names(), [toy])
+    shapes = reader.shapes()
+    _, report = plan(
+        {s: shapes[f] for s, f in routed[toy].items()}, toy, nnx.eval_shape(lambda: Toy(nnx.Rngs(0)))
+    )
+    assert "base_model.model.blocks.0.lora_A.default.weight" in report.unexpected
+    assert "blocks.0.kernel" in report.missing
+    save_file(t, str(tmp_path / "plain.safetensors"))
+    plain = CheckpointReader(tmp_path / "plain.safetensors")
+    assert fold_lora(plain) is plain  # nothing to fold: the reader itself

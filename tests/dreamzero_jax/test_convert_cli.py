@@ -38,6 +38,16 @@ def test_dry_run_of_fixture_dit_weights_is_clean(fixtures_dir, capsys):
     assert "dit: mapped=101 missing=0 unexpected=0 mismatched=0" in out
 
 
+def test_dry_run_of_the_encoder_fixture_directory_routes_each_file(fixtures_dir, capsys):
+    for component in ("vae", "t5", "clip"):
+        _need(component)
+    rc = main(["--input", str(fixtures_dir / "dreamzero_tiny_encoders"), "--config", "tiny", "--dry-run"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "vae: mapped=194 missing=0 unexpected=0" in out and "t5: mapped=22 missing=0 unexpected=0" in out
+    assert "clip: mapped=41 missing=0 unexpected=0 mismatched=0 duplicates=0 ignored=4" in out
+
+
 def test_dry_run_against_the_wrong_config_fails(fixtures_dir, capsys):
     _need("dit")
     rc = main(

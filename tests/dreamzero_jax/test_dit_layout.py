@@ -23,8 +23,9 @@ def test_mask_equals_upstream_fixture(fixtures_dir):
 
 def test_mask_rules_on_small_layout():
     # 1 token per frame, 2 frames per block, 5 frames -> clean 0..4, noisy 5..9, actions 10..13, states 14..15
-    lay = TrainLayout(num_frames=5, frame_seqlen=1, num_frame_per_block=2, num_action_per_block=2,
-                      num_state_per_block=1)
+    lay = TrainLayout(
+        num_frames=5, frame_seqlen=1, num_frame_per_block=2, num_action_per_block=2, num_state_per_block=1
+    )
     m = train_attention_mask(lay)
     assert lay.total == 16
     assert list(np.flatnonzero(m[0])) == [0]  # clean frame 0
@@ -36,8 +37,9 @@ def test_mask_rules_on_small_layout():
 
 
 def test_local_window_cuts_old_clean_frames():
-    lay = TrainLayout(num_frames=7, frame_seqlen=1, num_frame_per_block=2, num_action_per_block=1,
-                      num_state_per_block=1)
+    lay = TrainLayout(
+        num_frames=7, frame_seqlen=1, num_frame_per_block=2, num_action_per_block=1, num_state_per_block=1
+    )
     m = train_attention_mask(lay, local_attn_size=3)
     # clean block 2 = frames 5,6: window of 3 frames -> frames 4..6 plus frame 0
     assert list(np.flatnonzero(m[5])) == [0, 4, 5, 6]

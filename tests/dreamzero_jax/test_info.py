@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import math
 
+import jax
 import pytest
+from flax import nnx
 
 from dreamzero_jax.configs import CONFIGS, ModelConfig, get_config
 from dreamzero_jax.convert.abstract import abstract_model
@@ -58,3 +60,13 @@ def test_droid_14b_dit_is_a_16b_wan_i2v_model(capsys):
     # Wan2.1-I2V-14B: 40 blocks of (self-attn 4 + cross-attn 6 projections of 5120^2, FFN 2 x 5120 x 13824)
     per_block = 4 * (5120 * 5120 + 5120) + 6 * 5120 * 5120 + 4 * 5120 + 2 * 5120 * 13824 + 13824 + 5120
     assert math.isclose(total, 16.48e9, rel_tol=0.01) and total > 40 * per_block
+
+
+def test_abstract_model_allocates_nothing_and_restores_jax():
+    from jax._src.interpreters import partial_eval as pe
+
+    before = pe.DynamicJaxprTracer._origin_msg
+    model = abstract_model("dit", get_config("tiny").dit)
+    assert pe.DynamicJaxprTracer._origin_msg is before
+    leaves = jax.tree.leaves(nnx.state(model))
+    assert leaves and all(isinstance(x, jax.ShapeDtypeStruct) for x in leaves)

@@ -33,10 +33,16 @@ def test_patch_embed_equals_strided_conv3d():
     pe = PatchEmbed3D(5, 7, (1, 2, 2), rngs=nnx.Rngs(0))
     pe.bias[...] = jnp.arange(7.0)
     x = jax.random.normal(jax.random.key(1), (2, 3, 4, 6, 5))
-    conv = jax.lax.conv_general_dilated(
-        x, pe.kernel[...], window_strides=(1, 2, 2), padding="VALID",
-        dimension_numbers=("NDHWC", "DHWIO", "NDHWC"),
-    ) + pe.bias[...]
+    conv = (
+        jax.lax.conv_general_dilated(
+            x,
+            pe.kernel[...],
+            window_strides=(1, 2, 2),
+            padding="VALID",
+            dimension_numbers=("NDHWC", "DHWIO", "NDHWC"),
+        )
+        + pe.bias[...]
+    )
     tokens = pe(x)
     assert pe.grid(x.shape) == (3, 2, 3)
     np.testing.assert_allclose(tokens, conv.reshape(2, 18, 7), atol=1e-5)  # frame-major, row, column
@@ -51,4 +57,6 @@ def test_unpatchify_places_channels_like_wan():
     tok = 1 * 6 + 1 * 3 + 2  # frame 1, patch row 1, patch column 2
     for ph in range(2):
         for pw in range(2):
-            np.testing.assert_array_equal(video[0, 1, 2 + ph, 4 + pw], tokens[0, tok, (ph * 2 + pw) * c : (ph * 2 + pw + 1) * c])
+            np.testing.assert_array_equal(
+                video[0, 1, 2 + ph, 4 + pw], tokens[0, tok, (ph * 2 + pw) * c : (ph * 2 + pw + 1) * c]
+            )

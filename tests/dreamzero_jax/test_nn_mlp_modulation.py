@@ -28,4 +28,6 @@ def test_modulation_terms_add_table_per_token():
     terms = modulation_terms(table, e)
     assert len(terms) == 6 and terms[2].shape == (2, 4, 3)
     np.testing.assert_array_equal(terms[2][1, 3], table[0, 2] + 1)
-    np.testing.assert_array_equal(modulate(jnp.full((3,), 2.0), jnp.ones(3), jnp.full(3, 0.5)), [4.0, 4.0, 4.0])
+    np.testing.assert_array_equal(
+        modulate(jnp.full((3,), 2.0), jnp.ones(3), jnp.full(3, 0.5)), [4.0, 4.0, 4.0]
+    )

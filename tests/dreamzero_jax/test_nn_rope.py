@@ -43,9 +43,14 @@ def test_wan_split_and_video_positions():
     assert cos.shape == (f * h * w, 16)
     # token (frame 1, row 2, column 5): time group uses absolute frame 4, then row 2, then column 5
     tok = 1 * h * w + 2 * w + 5
-    want = np.concatenate([np.outer([4], 1 / 10000 ** (np.arange(0, 12, 2) / 12)),
-                           np.outer([2], 1 / 10000 ** (np.arange(0, 10, 2) / 10)),
-                           np.outer([5], 1 / 10000 ** (np.arange(0, 10, 2) / 10))], axis=1)[0]
+    want = np.concatenate(
+        [
+            np.outer([4], 1 / 10000 ** (np.arange(0, 12, 2) / 12)),
+            np.outer([2], 1 / 10000 ** (np.arange(0, 10, 2) / 10)),
+            np.outer([5], 1 / 10000 ** (np.arange(0, 10, 2) / 10)),
+        ],
+        axis=1,
+    )[0]
     np.testing.assert_allclose(cos[tok], np.cos(want), atol=1e-6)
 
 

@@ -20,8 +20,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _run_worker(*args: str) -> str:
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8", "JAX_PLATFORMS": "cpu"}
-    proc = subprocess.run([sys.executable, str(WORKER), *args], capture_output=True, text=True, env=env,
-                          cwd=REPO, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, str(WORKER), *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=900
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 

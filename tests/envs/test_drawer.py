@@ -7,6 +7,7 @@ import pytest
 
 import envs
 from envs.experts import make_expert
+from envs.experts.evaluate import run_cell
 
 TASK = "OpenDrawer"
 
@@ -53,11 +54,27 @@ def test_handle_moves_with_the_tray_along_pull_dir(env):
     closed = env.unwrapped.sim_state()["drawer"]
     _open_to(env, 0.1)
     opened = env.unwrapped.sim_state()["drawer"]
-    np.testing.assert_allclose(opened["handle_pos"] - closed["handle_pos"], 0.1 * closed["pull_dir"], atol=1e-6)
+    np.testing.assert_allclose(
+        opened["handle_pos"] - closed["handle_pos"], 0.1 * closed["pull_dir"], atol=1e-6
+    )
     # The privileged handle position is where the handle geom really is.
     scene = env.unwrapped.scene
     gid = scene.sim.model.geom_name2id("cabinet_tray_handle")
     np.testing.assert_allclose(scene.sim.data.geom_xpos[gid], opened["handle_pos"], atol=1e-6)
+
+
+@pytest.mark.parametrize("embodiment", [e for e in envs.list_embodiments() if e != "panda"])
+def test_expert_opens_other_arms(embodiment):
+    env = envs.make(TASK, embodiment, cameras=())
+    obs, _ = env.reset(seed=0)
+    expert = make_expert(env)
+    expert.reset()
+    for _ in range(env.unwrapped.horizon):
+        obs, _, terminated, _, info = env.step(expert.act(obs))
+        if terminated:
+            break
+    env.close()
+    assert info["success"], info["stages"]
 
 
 def test_expert_opens(env):
@@ -70,3 +87,10 @@ def test_expert_opens(env):
             if terminated:
                 break
         assert info["success"], f"seed {seed}: stages {info['stages']}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("embodiment", envs.list_embodiments())
+def test_expert_success_rate_every_embodiment(embodiment):
+    cell = run_cell(TASK, embodiment, seeds=10, agent="expert", action_space="joint_position")
+    assert cell["rate"] >= 0.9, cell

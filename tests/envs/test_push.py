@@ -7,6 +7,7 @@ import pytest
 
 import envs
 from envs.experts import make_expert
+from envs.experts.evaluate import run_cell
 
 TASK = "PushToTarget"
 
@@ -41,10 +42,12 @@ def test_predicate_on_target_and_halfway(env):
     state = env.unwrapped.sim_state()
     start, target = state["objects"]["puck"]["pos"], state["target_pos"]
     z = start[2]
-    _put(scene, task.puck, start[:2] + 0.6 * (target[:2] - start[:2]), z)  # 60% of the way: halfway, not there
+    _put(
+        scene, task.puck, start[:2] + 0.6 * (target[:2] - start[:2]), z
+    )  # 60% of the way: halfway, not there
     ev = task.evaluate(scene)
     assert ev.stages["halfway"] and not ev.success and ev.progress == pytest.approx(0.75)
-    _put(scene, task.puck, target[:2] + [0.02, 0.0], z)  # inside the success radius
+    _put(scene, task.puck, target[:2] + np.array([0.02, 0.0]), z)  # inside the success radius
     ev = task.evaluate(scene)
     assert ev.success and ev.progress == 1.0
     _put(scene, task.puck, target[:2], z + 0.2)  # held in the air over the target: not on the table
@@ -54,8 +57,14 @@ def test_predicate_on_target_and_halfway(env):
 def test_target_marker_does_not_collide(env):
     env.reset(seed=0)
     scene = env.unwrapped.scene
-    gid = [i for i in range(scene.sim.model.ngeom) if scene.sim.model.geom_bodyid[i] == scene.body_id(env.unwrapped.task.target)]
-    assert gid and all(scene.sim.model.geom_contype[g] == 0 and scene.sim.model.geom_conaffinity[g] == 0 for g in gid)
+    gid = [
+        i
+        for i in range(scene.sim.model.ngeom)
+        if scene.sim.model.geom_bodyid[i] == scene.body_id(env.unwrapped.task.target)
+    ]
+    assert gid and all(
+        scene.sim.model.geom_contype[g] == 0 and scene.sim.model.geom_conaffinity[g] == 0 for g in gid
+    )
 
 
 def test_expert_pushes(env):
@@ -68,3 +77,10 @@ def test_expert_pushes(env):
             if terminated:
                 break
         assert info["success"], f"seed {seed}: stages {info['stages']}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("embodiment", envs.list_embodiments())
+def test_expert_success_rate_every_embodiment(embodiment):
+    cell = run_cell(TASK, embodiment, seeds=10, agent="expert", action_space="joint_position")
+    assert cell["rate"] >= 0.9, cell

@@ -7,6 +7,7 @@ import pytest
 
 import envs
 from envs.experts import make_expert
+from envs.experts.evaluate import run_cell
 
 TASK = "StackCubes"
 
@@ -43,7 +44,9 @@ def test_predicate_stacked_vs_offset_vs_hovering(env):
     task, scene = env.unwrapped.task, env.unwrapped.scene
     base = scene.object_pos(task.base)
     resting_z = base[2] + task.config.base_half_size + task.config.top_half_size
-    _put(scene, task.top, [base[0] + 0.005, base[1], resting_z - 0.0005], yaw=0.3)  # touching, as when resting
+    _put(
+        scene, task.top, [base[0] + 0.005, base[1], resting_z - 0.0005], yaw=0.3
+    )  # touching, as when resting
     ev = task.evaluate(scene)
     assert ev.success and ev.progress == 1.0
     _put(scene, task.top, [base[0] + 0.04, base[1], resting_z - 0.0005])  # off-centre: not a stack
@@ -75,3 +78,10 @@ def test_expert_stacks(env):
             if terminated:
                 break
         assert info["success"], f"seed {seed}: stages {info['stages']}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("embodiment", envs.list_embodiments())
+def test_expert_success_rate_every_embodiment(embodiment):
+    cell = run_cell(TASK, embodiment, seeds=10, agent="expert", action_space="joint_position")
+    assert cell["rate"] >= 0.9, cell

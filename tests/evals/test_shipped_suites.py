@@ -94,3 +94,19 @@ def test_smoke_suite_end_to_end(tmp_path, policy, rate):
     for name in ("run.json", "steps.parquet", "summary.csv"):
         assert (out / name).is_file()
     assert len(list((out / "videos").glob("*.mp4"))) == int((~ep.success).sum())
+
+
+def test_real_env_episode_through_the_runner(tmp_path):
+    """Contract check against the real envs package and the real expert policy (one short episode)."""
+    from evals.run import main
+
+    out = tmp_path / "run"
+    args = ["--suite", str(SMOKE), "--cases", "push_to_target-panda", "--policy", "expert", "--video", "none"]
+    assert main([*args, "--output", str(out), "--quiet"]) == 0
+    ep = pd.read_parquet(out / "episodes.parquet")
+    assert ep.success.tolist() == [True] and ep.termination_reason.tolist() == ["success"]
+    assert any(c.startswith("var.") for c in ep.columns)
+    steps = pd.read_parquet(out / "steps.parquet")
+    assert len(steps) == ep.steps.iloc[0] and len(steps.action.iloc[0]) == 8
+    info = json.loads((out / "run.json").read_text())
+    assert info["task_fingerprints"]["PushToTarget"]

@@ -1,0 +1,75 @@
+"""DiT step caching schedules (`inference.step_skipping`): which of the 16 steps run the DiT."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from dreamzero_jax.inference.step_skipping import SkipState, cosine_similarity, get_schedule, static_mask
+
+
+def _pair(sim: float) -> tuple[jax.Array, jax.Array]:
+    """Two [1, 2] velocity predictions whose cosine similarity is ``sim``."""
+    return jnp.array([[sim, np.sqrt(1 - sim**2)]], jnp.float32), jnp.array([[1.0, 0.0]], jnp.float32)
+
+
+def simulate(name: str, similarities: list[float], num_dit_steps: int = 8) -> list[int]:
+    """Steps that run when the last two DiT predictions have ``similarities[k]`` at step k (jitted scan)."""
+    decide = get_schedule(name, len(similarities), num_dit_steps)
+    pairs = [_pair(s) for s in similarities]
+    v_last = jnp.stack([p[0] for p in pairs])
+    v_prev = jnp.stack([p[1] for p in pairs])
+
+    @jax.jit
+    def loop(v_last, v_prev):
+        def body(state, xs):
+            i, a, b = xs
+            run, state = decide(state, i, a, b)
+            return state.after_run(run), run
+
+        return jax.lax.scan(body, SkipState.initial(), (jnp.arange(len(similarities)), v_last, v_prev))[1]
+
+    return [int(i) for i in np.flatnonzero(np.asarray(loop(v_last, v_prev)))]
+
+
+def test_static_masks_follow_upstream(fixtures_dir):
+    fixture = json.loads((fixtures_dir / "dreamzero_tiny/config.json").read_text())
+    assert static_mask(16, 8).tolist() == fixture["policy_head_settings"]["dit_step_mask"]
+    assert simulate("static", [0.0] * 16) == [0, 1, 2, 6, 10, 13, 14, 15]
+    assert np.flatnonzero(static_mask(16, 5)).tolist() == [0, 1, 2, 7, 12]
+    assert np.flatnonzero(static_mask(16, 6)).tolist() == [0, 1, 5, 10, 14, 15]
+    assert static_mask(16, 7).sum() == 7 and static_mask(16, 12).all()  # other counts: every step
+    assert simulate("off", [0.99] * 16) == list(range(16))
+
+
+@pytest.mark.parametrize(
+    ("similarities", "runs"),
+    [
+        ([0.99] * 16, [0, 1, 6, 11]),  # > 0.95: skip 4 steps, then the step after always runs
+        ([0.94] * 16, [0, 1, 4, 7, 10, 13]),  # > 0.93: skip 2 steps
+        ([0.95] * 16, [0, 1, 4, 7, 10, 13]),  # strictly greater: 0.95 falls in the 0.93 band
+        ([0.5] * 16, list(range(16))),  # dissimilar predictions: every step runs
+        ([0, 0, 0.5, 0.96, 0, 0, 0, 0, 0.94, 0, 0, 0.5, 0.5, 0.99, 0.99, 0.99], [0, 1, 2, 7, 10, 11, 12]),
+    ],
+)
+def test_dynamic_schedule_matches_upstream_countdown(similarities, runs):
+    assert simulate("dynamic", similarities) == runs
+
+
+def test_dynamic_schedule_always_runs_the_first_two_steps():
+    assert simulate("dynamic", [1.0] * 16)[:2] == [0, 1]
+
+
+def test_cosine_similarity_is_per_sample_then_batch_mean():
+    a = jnp.array([[1.0, 0.0], [0.0, 2.0]])
+    b = jnp.array([[1.0, 0.0], [2.0, 0.0]])
+    np.testing.assert_allclose(cosine_similarity(a, b), 0.5)
+
+
+def test_unknown_schedule_names_the_valid_ones():
+    with pytest.raises(ValueError, match="dynamic"):
+        get_schedule("sometimes", 16, 8)

@@ -135,7 +135,8 @@ def _percentile(values: list[float], q: float) -> float:
 def run_episode(
     spec: EpisodeSpec, policy_factory: Any, *, record_video: bool, env_cache: EnvCache | None = None
 ) -> EpisodeResult:
-    """Run one episode. `record_video` renders `spec.cameras` and returns the tiled frames."""
+    """Run one episode. `record_video` renders `spec.cameras` and returns the tiled frames; frames are also
+    returned whenever the policy's cameras already include all of `spec.cameras`."""
     from evals.wrappers import ChunkedPolicyWrapper  # policies engineer's adapter; imported late on purpose
 
     cache = env_cache if env_cache is not None else EnvCache(default_backend())
@@ -155,6 +156,8 @@ def run_episode(
     control_freq = spec.control_freq
     try:
         env, policy, cams = _build(spec, policy_factory, cache, video_cams)
+        if frames is None and spec.cameras and set(spec.cameras) <= set(cams):
+            frames = []  # the env renders the video's views for the policy anyway: keep them (no re-run needed)
         control_freq = int(getattr(env.unwrapped, "spec_info", {}).get("control_freq", control_freq))
         obs, info = env.reset(seed=spec.env_seed)
         variations = dict(info.get("variations") or {})

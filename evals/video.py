@@ -7,6 +7,7 @@ The file is written under a temporary name and `os.replace`d, so a killed run ne
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import imageio.v2 as imageio
@@ -45,10 +46,13 @@ def write_video(path: str | Path, frames: list[np.ndarray], instruction: str, fp
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".partial.mp4")
-    writer = imageio.get_writer(tmp, fps=max(1, int(fps)), codec="libx264", macro_block_size=1, quality=7)
-    try:
-        for i, frame in enumerate(frames):
-            writer.append_data(annotate(frame, instruction, f"step {i}"))
-    finally:
-        writer.close()
+    with warnings.catch_warnings():
+        # Starting ffmpeg after JAX is loaded triggers JAX's fork warning; subprocess execs at once, so it is safe.
+        warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
+        writer = imageio.get_writer(tmp, fps=max(1, int(fps)), codec="libx264", macro_block_size=1, quality=7)
+        try:
+            for i, frame in enumerate(frames):
+                writer.append_data(annotate(frame, instruction, f"step {i}"))
+        finally:
+            writer.close()
     os.replace(tmp, path)

@@ -68,18 +68,12 @@ class EpisodeWorker:
 
     def _run(self, spec: EpisodeSpec) -> EpisodeResult:
         mode = self.config.video
-        if mode == "none" or not spec.cameras or self.config.run_dir is None:
-            return run_episode(spec, self.factory, record_video=False, env_cache=self.cache)
-        renders_anyway = self.cache.policy_cameras is not None and set(spec.cameras) <= set(
-            self.cache.policy_cameras
-        )
-        if mode == "all" or renders_anyway:
-            result = run_episode(spec, self.factory, record_video=True, env_cache=self.cache)
-            if mode == "failures" and not result.failed:
-                result.frames = None
-            return result
+        if mode == "all" and spec.cameras and self.config.run_dir is not None:
+            return run_episode(spec, self.factory, record_video=True, env_cache=self.cache)
         result = run_episode(spec, self.factory, record_video=False, env_cache=self.cache)
-        if result.failed:
+        if mode != "failures" or not result.failed or not spec.cameras or self.config.run_dir is None:
+            result.frames = None
+        elif not result.frames:  # state-only policy: nothing was rendered, re-run with cameras
             replay = run_episode(spec, self.factory, record_video=True, env_cache=self.cache)
             if not trajectories_match(result, replay):
                 # The video would show a different rollout than the recorded one; say so, keep the video.

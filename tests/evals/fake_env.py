@@ -199,8 +199,10 @@ class FakeFactory:
             raise ValueError(f"unknown policy {spec!r}; valid forms: {', '.join(self.KINDS)}")
         self.spec = spec
         self.closed = False
+        self.episodes = 0  # for_episode calls
 
     def for_episode(self, env: Any, *, seed: int, episode_key: dict) -> FakePolicy:
+        self.episodes += 1
         return FakePolicy(env, self.spec, seed)
 
     def describe(self) -> dict:

@@ -137,3 +137,19 @@ def test_failures_mode_rerenders_failed_state_only_episodes(tmp_path):
     expert = EpisodeWorker(JobConfig(**{**config.__dict__, "policy_spec": "expert"}))
     assert expert.run(_spec(seed=1)).row["video"] == ""  # successes get no video
     assert not (tmp_path / "videos" / "FakeReach_case__seed1.mp4").exists()
+
+
+def test_failures_mode_keeps_frames_of_camera_policies_without_rerun(tmp_path):
+    config = JobConfig(
+        backend=fake_env.fake_backend(),
+        policy_spec="camera",
+        video="failures",
+        run_dir=str(tmp_path),
+        policy_builder=fake_env.make_fake_factory,
+    )
+    worker = EpisodeWorker(config)
+    worker.run(_spec(seed=3))  # first episode: learns the policy's cameras
+    before = worker.factory.episodes
+    r = worker.run(_spec(horizon=2))  # too short to succeed
+    assert r.row["video"] and (tmp_path / r.row["video"]).stat().st_size > 0
+    assert worker.factory.episodes == before + 1  # recorded during the episode itself, not re-run

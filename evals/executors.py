@@ -8,9 +8,11 @@ started, and the run continues. `workers=1` runs in the driver process.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import queue
 import signal
+import threading
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -91,12 +93,24 @@ class LocalExecutor:
             procs[wid] = ctx.Process(
                 target=_worker_main, args=(config, wid, task_queues[wid], results), daemon=True
             )
-            procs[wid].start()
+            with _sigint_ignored():  # inherited through exec: a Ctrl-C during worker start-up is the driver's
+                procs[wid].start()
             assign(wid)
+
+        last_case: dict[int, str] = {}
+
+        def take(wid: int) -> EpisodeSpec:
+            # Prefer another seed of the worker's last case: its env is cached there (a build costs seconds).
+            for i, spec in enumerate(pending):
+                if spec.case_id == last_case.get(wid):
+                    del pending[i]
+                    return spec
+            return pending.popleft()
 
         def assign(wid: int) -> None:
             if pending:
-                inflight[wid] = pending.popleft()
+                inflight[wid] = take(wid)
+                last_case[wid] = inflight[wid].case_id
                 task_queues[wid].put(inflight[wid])
             else:
                 task_queues[wid].put(None)
@@ -141,6 +155,18 @@ class LocalExecutor:
             _stop(procs, grace_seconds=10)
         finally:
             _stop(procs, grace_seconds=0)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _stop(procs: dict[int, Any], grace_seconds: float) -> None:

@@ -74,6 +74,23 @@ def steps_table(result: EpisodeResult) -> pa.Table:
     return pa.table(cols, schema=STEP_SCHEMA)
 
 
+def _unify_variation_types(tables: list[pa.Table]) -> list[pa.Table]:
+    """A variation that is a string in any episode becomes a string column everywhere (else float64)."""
+    as_string = {
+        f.name
+        for t in tables
+        for f in t.schema
+        if f.name.startswith(VARIATION_PREFIX) and f.type == pa.string()
+    }
+    out = []
+    for t in tables:
+        for name in as_string.intersection(t.column_names):
+            i = t.column_names.index(name)
+            t = t.set_column(i, name, t.column(name).cast(pa.string()))
+        out.append(t)
+    return out
+
+
 class RunRecorder:
     def __init__(self, run_dir: str | Path):
         self.run_dir = Path(run_dir)
@@ -121,7 +138,7 @@ class RunRecorder:
             return rank.get(case_id, len(rank)), int(seed)
 
         parts = sorted(self.episodes_dir.glob("*.parquet"), key=sort_key)
-        episode_parts = [pq.read_table(p) for p in parts]
+        episode_parts = _unify_variation_types([pq.read_table(p) for p in parts])
         if episode_parts:
             episodes = pa.concat_tables(episode_parts, promote_options="permissive")
         else:

@@ -116,6 +116,8 @@ def run_session(
         previous_handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             progress.close()
+            if args.workers == 1:  # lazily built policies (dreamzero) only know their metadata now
+                info["policy"] = factory.describe()
             factory.close()
             episodes, steps = recorder.consolidate(case_order)
             ep_df = episodes.to_pandas()

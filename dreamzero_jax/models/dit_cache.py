@@ -53,7 +53,7 @@ def window_append(
     [B, M, ...] is that window moved to the front (the next cache; its length is min(length+n, M)).
     """
     m, n = buf.shape[1], new.shape[1]
-    full = jnp.concatenate([buf, jnp.zeros_like(new)], axis=1)
+    full = jnp.concatenate([buf, jnp.zeros(new.shape, buf.dtype)], axis=1)
     full = jax.lax.dynamic_update_slice_in_dim(full, new.astype(buf.dtype), length, axis=1)
     total = length + n
     idx = jnp.arange(m + n)

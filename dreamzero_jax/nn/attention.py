@@ -17,7 +17,8 @@ def attention(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array | None =
     if mask is not None:
         mask = jnp.asarray(mask, bool)
         mask = mask.reshape((1,) * (4 - mask.ndim) + mask.shape)
-    return jax.nn.dot_product_attention(q, k, v, mask=mask)
+    # mixed-precision callers (bf16 context, float32 residual stream) compute in the query's dtype
+    return jax.nn.dot_product_attention(q, k.astype(q.dtype), v.astype(q.dtype), mask=mask)
 
 
 def split_heads(x: jax.Array, num_heads: int) -> jax.Array:

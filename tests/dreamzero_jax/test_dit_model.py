@@ -129,3 +129,22 @@ def test_config_variants():
     assert (bench.dim, bench.num_layers, bench.frame_seqlen, bench.num_action_per_block) == (256, 4, 64, 32)
     with pytest.raises(ValueError, match="heads"):
         DiTConfig(dim=100, num_heads=3)
+
+
+def test_bfloat16_weights_and_cache_run(model):
+    graphdef, state = nnx.split(model)
+    m16 = nnx.merge(graphdef, jax.tree.map(lambda a: a.astype(jnp.bfloat16), state))
+    inp = _inputs(1)
+    cast = lambda a: a.astype(jnp.bfloat16)  # noqa: E731
+    args = (
+        cast(inp["x"]),
+        cast(inp["y"]),
+        jnp.zeros((1, 1)),
+        cast(inp["context"]),
+        cast(inp["clip_feature"]),
+    )
+    cache = KVCache.empty(CFG, 1, jnp.bfloat16)
+    video, _, new = jax.jit(lambda m, c: m.forward_cached(*args, c, 0))(m16, cache)
+    ref, _, _ = jax.jit(lambda m, c: m.forward_cached(*args, c, 0))(model, KVCache.empty(CFG, 1))
+    assert new.k.dtype == jnp.bfloat16 and int(new.length) == 24
+    np.testing.assert_allclose(np.asarray(video, np.float32), ref, atol=0.1)

@@ -8,6 +8,7 @@ a goal drawn from the reset seed. `FakeCrash` raises inside `step` at step 3. Ob
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, ClassVar
 
@@ -175,6 +176,8 @@ class FakePolicy:
         self.calls += 1
         if self.kind == "raise":
             raise RuntimeError("policy exploded")
+        if self.kind == "die" and self.env.task == "FakeCrash":
+            os._exit(3)  # a hard crash of the whole worker process (like a segfault in a native library)
         if self.kind == "random":
             low, high = self.env.action_space.low, self.env.action_space.high
             return {"actions": self.rng.uniform(low, high, (1, 8)).astype(np.float32)}
@@ -192,7 +195,7 @@ class FakePolicy:
 
 
 class FakeFactory:
-    KINDS = ("expert", "random", "nan", "raise", "camera", "slow")
+    KINDS = ("expert", "random", "nan", "raise", "camera", "slow", "die")
 
     def __init__(self, spec: str):
         if spec not in self.KINDS:

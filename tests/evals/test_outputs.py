@@ -126,3 +126,28 @@ def test_refuses_to_overwrite_a_run(tmp_path, capsys):
     assert run_main(["--suite", suite, "--output", tmp_path / "r", "--quiet", "--cases", "reach_panda"]) == 0
     assert run_main(["--suite", suite, "--output", tmp_path / "r", "--quiet"]) == 2
     assert "already holds a run" in capsys.readouterr().err
+
+
+def test_variation_of_mixed_types_becomes_string(tmp_path):
+    from evals.recorder import RunRecorder
+    from evals.spec import EpisodeSpec
+
+    rec = RunRecorder(tmp_path)
+    rec.prepare()
+    for seed, value in ((0, 1.5), (1, "red")):
+        spec = EpisodeSpec(
+            "s", "1", 0, "c", "T", "panda", "i", seed, 5, 8, "joint_position", (), (8, 8), 15, True
+        )
+        result = fake_result(spec, {"table": value, "n": seed})
+        rec.append(result, "p")
+    episodes, _ = rec.consolidate(["c"])
+    assert episodes.schema.field("var.table").type == pa.string()
+    assert episodes.column("var.table").to_pylist() == ["1.5", "red"]
+    assert episodes.column("var.n").to_pylist() == [0.0, 1.0]
+
+
+def fake_result(spec, variations):
+    from evals.episode import EpisodeResult, error_result
+
+    result = error_result(spec, "", "")
+    return EpisodeResult(spec, result.row, {}, variations)

@@ -98,3 +98,30 @@ def test_resume_rejects_changed_selection(tmp_path, capsys):
     assert run_main(["--resume", ref, "--cases", "a"]) == 2
     assert "--resume reuses the run's selection" in capsys.readouterr().err
     assert run_main(["--resume", tmp_path / "nothing"]) == 2
+
+
+def test_dead_worker_is_recorded_and_replaced(tmp_path):
+    doc = suite_doc()
+    doc["cases"][2]["seeds"] = [0, 1]  # two FakeCrash episodes: each kills its worker
+    out = tmp_path / "run"
+    rc = run_main(
+        [
+            "--suite",
+            write_suite(tmp_path, doc),
+            "--policy",
+            "die",
+            "--workers",
+            "2",
+            "--output",
+            out,
+            "--video",
+            "none",
+            "--quiet",
+        ]
+    )
+    assert rc == 1
+    ep = pd.read_parquet(out / "episodes.parquet")
+    crashed = ep[ep.case_id == "crash"]
+    assert crashed.error_type.tolist() == ["WorkerCrash"] * 2
+    assert crashed.error.str.contains("exit code 3").all()
+    assert ep[ep.case_id != "crash"].success.all() and len(ep) == 6

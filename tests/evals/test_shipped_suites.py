@@ -110,3 +110,17 @@ def test_real_env_episode_through_the_runner(tmp_path):
     assert len(steps) == ep.steps.iloc[0] and len(steps.action.iloc[0]) == 8
     info = json.loads((out / "run.json").read_text())
     assert info["task_fingerprints"]["PushToTarget"]
+
+
+@pytest.mark.slow
+def test_real_env_workers_1_vs_2_identical(tmp_path):
+    """Determinism on the real envs (random policy exercises the whole horizon)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from runner_helpers import assert_same_results
+
+    from evals.run import main
+
+    base = ["--suite", str(SMOKE), "--policy", "random", "--video", "none", "--quiet"]
+    assert main([*base, "--workers", "1", "--output", str(tmp_path / "one")]) == 0
+    assert main([*base, "--workers", "2", "--output", str(tmp_path / "two")]) == 0
+    assert_same_results(tmp_path / "one", tmp_path / "two")

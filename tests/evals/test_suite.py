@@ -191,3 +191,33 @@ def test_suite_documents_are_not_mutated(tmp_path):
     before = copy.deepcopy(doc)
     load_suite(write_suite(tmp_path, doc), BACKEND)
     assert doc == before
+
+
+def test_help_documents_every_flag_and_exit_code():
+    import subprocess
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "evals.run", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    for flag in (
+        "--suite",
+        "--policy",
+        "--checkpoint",
+        "--cases",
+        "--tags",
+        "--workers",
+        "--output",
+        "--resume",
+        "--video",
+        "--list",
+        "--quiet",
+        "--seeds-override",
+        "--max-episodes",
+    ):
+        assert flag in proc.stdout
+    for code in ("0 ", "1 ", "2 ", "130"):
+        assert f"\n  {code}" in proc.stdout

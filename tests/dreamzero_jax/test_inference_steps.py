@@ -1,0 +1,98 @@
+"""DiT step caching schedules, frame preparation, normalisation and the compile counter (fast, no model)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from dreamzero_jax.inference.compile_counter import CompileCounter, counted_jit
+from dreamzero_jax.inference.frames import FRAMES_PER_CHUNK, FrameBuffer, block_clip, reset_image
+from dreamzero_jax.inference.normalization import MinMax, NormStats, default_stats
+from dreamzero_jax.inference.step_skipping import SkipState, get_schedule, static_mask
+
+
+def run_schedule(name: str, similarities: list[float], num_steps: int = 16) -> list[int]:
+    """Steps a schedule runs when the last two predictions have the given similarity at each step."""
+    decide = get_schedule(name, num_steps, 8)
+    state, ran = SkipState.initial(), []
+    for i in range(num_steps):
+        sim = similarities[i]
+        other = jnp.array([[sim, np.sqrt(max(1 - sim**2, 0.0)), 0.0, 0.0]])  # unit vectors at cosine `sim`
+        run, state = decide(state, jnp.int32(i), jnp.array([[1.0, 0, 0, 0]]), other)
+        state = state.after_run(run)
+        if bool(run):
+            ran.append(i)
+    return ran
+
+
+def test_static_mask_is_upstreams_eight_step_mask():
+    assert np.flatnonzero(static_mask(16, 8)).tolist() == [0, 1, 2, 6, 10, 13, 14, 15]
+    assert run_schedule("static", [0.0] * 16) == [0, 1, 2, 6, 10, 13, 14, 15]
+    assert run_schedule("off", [1.0] * 16) == list(range(16))
+    assert static_mask(10, 8).all()  # no upstream table for 10 steps: run everything
+
+
+def test_dynamic_schedule_skips_four_above_095_and_two_above_093():
+    # low similarity: every step runs
+    assert run_schedule("dynamic", [0.5] * 16) == list(range(16))
+    # very similar: 2 warm-up steps, then skip 4 / run 1 repeatedly
+    assert run_schedule("dynamic", [0.99] * 16) == [0, 1, 6, 11]
+    # between the thresholds: skip 2 / run 1
+    assert run_schedule("dynamic", [0.94] * 16) == [0, 1, 4, 7, 10, 13]
+    # exactly at a threshold does not count (strict >, as upstream)
+    assert run_schedule("dynamic", [0.93] * 16) == list(range(16))
+
+
+def test_unknown_schedule_is_rejected():
+    with pytest.raises(ValueError, match="off"):
+        get_schedule("sometimes", 16, 8)
+
+
+def test_frame_buffer_gives_one_frame_then_four_padded():
+    buf = FrameBuffer((4, 6))
+    obs = {k: np.full((8, 12, 3), i, np.uint8) for i, k in enumerate(buf.cameras)}
+    first = buf.push(obs)
+    assert first.shape == (1, 8, 12, 3)
+    second = buf.push({k: v + 10 for k, v in obs.items()})
+    assert second.shape == (FRAMES_PER_CHUNK, 8, 12, 3)
+    # padded at the front with the oldest frame; wrist (view 2) on top, exterior 0 bottom-left
+    assert [int(f[0, 0, 0]) for f in second] == [2, 2, 2, 12]
+    assert int(second[-1, -1, 0, 0]) == 10
+    with pytest.raises(KeyError, match="wrist_image_left"):
+        buf.push({"exterior_image_0_left": obs["exterior_image_0_left"]})
+
+
+def test_block_clip_follows_the_heads_frame_rules():
+    frames = np.arange(4)[:, None]
+    assert block_clip(frames, 2)[:, 0].tolist() == [0, 0, 0, 1, 1, 2, 2, 3, 3]  # repeat x2, prepend first
+    assert block_clip(np.arange(8)[:, None], 2)[:, 0].tolist() == [0, *range(8)]  # prepend only
+    assert block_clip(np.arange(9)[:, None], 2).shape[0] == 9  # already 1 + 4 * 2
+    assert reset_image(np.arange(4)) == 3 and reset_image(np.arange(1)) == 0 and reset_image(np.arange(5)) == 0
+
+
+def test_min_max_round_trip_and_json(tmp_path):
+    stats = default_stats()
+    x = np.array([0.1, -0.5, 0.2, -2.0, 0.0, 1.5, 0.3, 0.8])
+    z = stats.state.normalize(x)
+    assert np.all(np.abs(z) <= 1) and z[7] == pytest.approx(0.6)
+    np.testing.assert_allclose(stats.action.denormalize(z), x, atol=1e-6)
+    stats.save(tmp_path / "normalization.json")
+    loaded = NormStats.load(tmp_path)
+    np.testing.assert_array_equal(loaded.action.high, stats.action.high)
+    assert MinMax(np.zeros(1), np.zeros(1)).normalize(np.zeros(1))[0] == -1  # constant dim: no division by 0
+    with pytest.raises(FileNotFoundError, match=r"normalization\.json"):
+        NormStats.load(tmp_path / "absent")
+
+
+def test_compile_counter_counts_traces_not_calls():
+    counter = CompileCounter()
+    f = counted_jit(lambda x: x * 2, counter, "double")
+    for _ in range(3):
+        f(jnp.ones(3))
+    assert counter["double"] == 1
+    f(jnp.ones(4))
+    assert counter.total == 2
+    jax.block_until_ready(f(jnp.ones(4)))
+    assert counter.total == 2

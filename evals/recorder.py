@@ -9,6 +9,7 @@ finished exactly when its `episodes/` part exists, so a `kill -9` loses at most 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from pathlib import Path
@@ -96,6 +97,23 @@ class RunRecorder:
         self.run_dir = Path(run_dir)
         self.episodes_dir = self.run_dir / "episodes"
         self.steps_dir = self.run_dir / "steps"
+
+    def try_lock(self) -> bool:
+        """Hold an exclusive lock on the run directory for this process's lifetime (the OS drops it when the
+        process dies, even on kill -9). False when another runner holds it."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = open(self.run_dir / ".lock", "w")  # noqa: SIM115 (kept open: it holds the lock)
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            return False
+        return True
+
+    def unlock(self) -> None:
+        lock = getattr(self, "_lock_file", None)
+        if lock is not None and not lock.closed:
+            lock.close()  # closing the descriptor releases the flock
 
     def prepare(self) -> None:
         for d in (self.run_dir, self.episodes_dir, self.steps_dir, self.run_dir / "videos"):

@@ -140,7 +140,12 @@ def _plan(args: argparse.Namespace, backend: Any) -> dict[str, Any]:
             raise UsageError(f"--resume {args.resume}: not a run directory (no run.json)")
         info = recorder.read_run_json()
         suite = Suite.from_dict(info["suite"])
-        for flag, recorded in (("suite", suite.path), ("policy", info["policy_spec"])):
+        recorded_flags = (
+            ("suite", suite.path),
+            ("policy", info["policy_spec"]),
+            ("checkpoint", info.get("checkpoint")),
+        )
+        for flag, recorded in recorded_flags:
             given = getattr(args, flag)
             if given is not None and given != recorded:
                 raise UsageError(f"--resume: this run used --{flag} {recorded}; drop --{flag} {given}")
@@ -151,7 +156,10 @@ def _plan(args: argparse.Namespace, backend: Any) -> dict[str, Any]:
             raise UsageError(
                 "--resume reuses the run's selection; drop --cases/--tags/--seeds-override/--max-episodes/--output"
             )
-        current = task_fingerprints(backend, [c["task"] for c in suite.cases])
+        try:
+            current = task_fingerprints(backend, [c["task"] for c in suite.cases])
+        except ValueError as e:  # a task of the run no longer exists
+            raise UsageError(f"--resume: {e}") from None
         for task, fp in info.get("task_fingerprints", {}).items():
             if current.get(task) != fp:
                 raise UsageError(

@@ -71,6 +71,11 @@ def run_session(
         )
         factory.close()
         return EXIT_USAGE
+    recorder.run_dir.mkdir(parents=True, exist_ok=True)
+    if not recorder.try_lock():
+        print(f"error: {recorder.run_dir} is in use by another runner process", file=sys.stderr)
+        factory.close()
+        return EXIT_USAGE
     recorder.prepare()
     info = plan["previous"] or _new_run_info(plan, argv, description, args.workers)
     session = {"started_at": utc_now(), "command_line": argv, "workers": args.workers, "ended_at": None}
@@ -111,9 +116,14 @@ def run_session(
         status = "interrupted"
     except WorkerStartError as e:
         status, message = "failed", str(e)
+    except Exception as e:  # a runner bug or a full disk: record it, then let the traceback show
+        status, message = "failed", f"{type(e).__name__}: {e}"
+        raise
     finally:
-        # A second Ctrl-C must not tear the consolidation.
-        previous_handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # A second Ctrl-C (or a SIGTERM) must not tear the consolidation.
+        previous_handlers = {
+            sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
         try:
             progress.close()
             if args.workers == 1:  # lazily built policies (dreamzero) only know their metadata now
@@ -136,7 +146,9 @@ def run_session(
                 info["failure"] = message
             recorder.write_run_json(info)
         finally:
-            signal.signal(signal.SIGINT, previous_handler)
+            recorder.unlock()
+            for sig, handler in previous_handlers.items():
+                signal.signal(sig, handler)
     if len(ep_df):
         print(format_table(summary), end="")
     print(f"{status}: {len(ep_df)}/{len(specs)} episodes, {errors} errors -> {recorder.run_dir}")

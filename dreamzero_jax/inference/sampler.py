@@ -11,8 +11,8 @@ A chunk is two jitted calls on a :class:`Session` (the model-side state of one e
     (``lax.scan`` over the steps). Each DiT evaluation runs the conditional and unconditional branch as
     one batch-2 call (the two branches keep separate caches: batch rows 0 and 1); the video velocity is
     the CFG mix, the action velocity the conditional one, as upstream. ``cfg_scale == 1`` runs batch 1.
-    DiT step caching (:mod:`.step_skipping`) decides per step whether to call the DiT or reuse the last
-    prediction (``lax.cond``, so skipped steps cost nothing). The session is not changed (upstream drops
+    The loop runs over DiT passes (``lax.while_loop``): after each pass, DiT step caching
+    (:mod:`.step_skipping`) says how many following steps reuse this prediction instead of calling the DiT. The session is not changed (upstream drops
     the cache of denoising passes).
 
 Cache policies (``CACHE_POLICIES``) differ only in where the attention context of a DiT call comes from:
@@ -35,7 +35,7 @@ from flax import nnx
 
 from dreamzero_jax.configs.dit import DiTConfig
 from dreamzero_jax.inference.compile_counter import CompileCounter, counted_jit
-from dreamzero_jax.inference.step_skipping import SkipState, get_schedule
+from dreamzero_jax.inference.step_skipping import get_schedule
 from dreamzero_jax.models.dit import ActionInputs, CausalWanDiT
 from dreamzero_jax.models.dit_cache import KVCache
 from dreamzero_jax.schedulers import FlowUniPCMultistepScheduler
@@ -163,7 +163,7 @@ class ChunkSampler:
         self.graphdef, _ = nnx.split(model)
         self.policy = CACHE_POLICIES[config.cache_policy]
         self.scheduler = FlowUniPCMultistepScheduler(config.num_steps, config.shift)
-        self.decide = get_schedule(config.dit_cache, config.num_steps, config.num_dit_steps)
+        self.skip_after = get_schedule(config.dit_cache, config.num_steps, config.num_dit_steps)
         self.compiles = compiles if compiles is not None else CompileCounter()
         self.fill = counted_jit(self._fill, self.compiles, "fill")
         self.denoise = counted_jit(self._denoise, self.compiles, "denoise")
@@ -200,31 +200,31 @@ class ChunkSampler:
                 v = v[1:] + scale * (v[:1] - v[1:])  # CFG on video only: actions use the cond branch
             return v.astype(x_video.dtype), a[:1].astype(x_action.dtype)
 
-        def step(carry, i):
-            x_video, x_action, s_video, s_action, v_last, v_prev, a_last, skip = carry
-            run, skip = self.decide(skip, i, v_last, v_prev)
+        def scheduler_steps(first, count, v, a, x_video, x_action, s_video, s_action):
+            """UniPC steps ``first .. first + count - 1``, all with the velocities of the last DiT pass."""
+
+            def one(_, c):
+                x_video, x_action, s_video, s_action = c
+                x_video, s_video = sched.step(s_video, v, x_video)
+                x_action, s_action = sched.step(s_action, a, x_action)
+                return x_video, x_action, s_video, s_action
+
+            return jax.lax.fori_loop(first, first + count, one, (x_video, x_action, s_video, s_action))
+
+        def dit_pass(carry):
+            i, passes, x_video, x_action, s_video, s_action, v_prev, ran = carry
             t = sched.timesteps[i].astype(jnp.float32)
-
-            def call(_):
-                v, a = evaluate(x_video, x_action, t)
-                return v, v_last, a
-
-            v_last, v_prev, a_last = jax.lax.cond(run, call, lambda _: (v_last, v_prev, a_last), None)
-            x_video, s_video = sched.step(s_video, v_last, x_video)
-            x_action, s_action = sched.step(s_action, a_last, x_action)
-            return (x_video, x_action, s_video, s_action, v_last, v_prev, a_last, skip.after_run(run)), run
+            v, a = evaluate(x_video, x_action, t)
+            skip = jnp.minimum(self.skip_after(i, passes + 1, v, v_prev), cfg.num_steps - 1 - i)
+            x_video, x_action, s_video, s_action = scheduler_steps(
+                i, skip + 1, v, a, x_video, x_action, s_video, s_action
+            )
+            return i + skip + 1, passes + 1, x_video, x_action, s_video, s_action, v, ran.at[i].set(True)
 
         xv, xa = chunk.noise_video, chunk.noise_action
-        zeros = jnp.zeros_like(xv)
         carry = (
-            xv,
-            xa,
-            sched.init_state(xv),
-            sched.init_state(xa),
-            zeros,
-            zeros,
-            jnp.zeros_like(xa),
-            SkipState.initial(),
-        )
-        carry, ran = jax.lax.scan(step, carry, jnp.arange(cfg.num_steps))
-        return ChunkOutputs(carry[0], carry[1], ran)
+            jnp.int32(0), jnp.int32(0), xv, xa, sched.init_state(xv), sched.init_state(xa),
+            jnp.zeros_like(xv), jnp.zeros(cfg.num_steps, bool),
+        )  # fmt: skip
+        carry = jax.lax.while_loop(lambda c: c[0] < cfg.num_steps, dit_pass, carry)
+        return ChunkOutputs(carry[2], carry[3], carry[7])

@@ -3,8 +3,10 @@
 Upstream (``WANPolicyHead.should_run_model``) either follows a fixed step mask chosen by
 ``NUM_DIT_STEPS`` or, with ``DYNAMIC_CACHE_SCHEDULE``, decides from the cosine similarity of the last two
 (CFG-mixed) video velocity predictions. A skipped step reuses the last prediction for both video and
-actions. Here each schedule is a pure function ``decide(state, step, v_last, v_prev) -> (run, state)``
-over a small :class:`SkipState` carried through ``lax.scan``, so one compiled loop serves every chunk.
+actions. Here each schedule is a pure function ``skip_after(step, passes, v_last, v_prev)`` giving the number
+of steps to skip after a DiT pass, so the sampler loops over DiT passes (``lax.while_loop``) and runs the
+skipped scheduler steps in between; no ``lax.cond`` is needed (on CPU a conditional around the DiT call
+made every step several times slower than the call itself).
 
 ``SCHEDULES`` maps the config names ``off`` / ``static`` / ``dynamic`` to schedule builders.
 """
@@ -12,7 +14,6 @@ over a small :class:`SkipState` carried through ``lax.scan``, so one compiled lo
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -30,21 +31,8 @@ UPSTREAM_MASKS: dict[int, tuple[bool, ...]] = {
 DYNAMIC_RULES: tuple[tuple[float, int], ...] = ((0.95, 4), (0.93, 2))
 
 
-class SkipState(NamedTuple):
-    """``predictions``: DiT passes so far (capped at 2, upstream's history length); ``countdown``: skips left + 1."""
-
-    predictions: jax.Array
-    countdown: jax.Array
-
-    @classmethod
-    def initial(cls) -> SkipState:
-        return cls(jnp.int32(0), jnp.int32(0))
-
-    def after_run(self, run: jax.Array) -> SkipState:
-        return self._replace(predictions=jnp.minimum(self.predictions + run.astype(jnp.int32), 2))
-
-
-Decide = Callable[[SkipState, jax.Array, jax.Array, jax.Array], tuple[jax.Array, SkipState]]
+# skip_after(step, passes, v_last, v_prev) -> steps to skip after the DiT pass at ``step`` (int32)
+SkipAfter = Callable[[jax.Array, jax.Array, jax.Array, jax.Array], jax.Array]
 
 
 def static_mask(num_steps: int, num_dit_steps: int) -> np.ndarray:
@@ -63,45 +51,49 @@ def cosine_similarity(a: jax.Array, b: jax.Array) -> jax.Array:
     return jnp.mean(jnp.sum(a * b, axis=1) / (na * nb))
 
 
-def mask_schedule(mask: np.ndarray) -> Decide:
-    """Run step ``i`` iff ``mask[i]`` (``off`` is the all-true mask)."""
-    table = jnp.asarray(mask)
+def mask_schedule(mask: np.ndarray) -> SkipAfter:
+    """Run step ``i`` iff ``mask[i]``: after a pass at ``i`` skip the run of False entries that follows."""
+    mask = np.asarray(mask, bool)
+    if not mask[0]:
+        raise ValueError("the first denoising step must run the DiT")
+    skips = np.zeros(len(mask), np.int32)
+    for i in range(len(mask) - 2, -1, -1):
+        skips[i] = 0 if mask[i + 1] else skips[i + 1] + 1
+    table = jnp.asarray(skips)
 
-    def decide(state, step, v_last, v_prev):
-        return table[step], state
+    def skip_after(step, passes, v_last, v_prev):
+        return table[step]
 
-    return decide
+    return skip_after
 
 
-def dynamic_schedule() -> Decide:
-    """Upstream's dynamic schedule: first two passes always; then skip 4 steps when the last two video
-    predictions have similarity > 0.95, 2 steps when > 0.93; the step after a skip run always runs."""
+def dynamic_schedule() -> SkipAfter:
+    """Upstream's dynamic schedule: the first two passes run back to back; after each later pass skip 4
+    steps when the last two video predictions have cosine similarity > 0.95, 2 steps when > 0.93.
 
-    def decide(state, step, v_last, v_prev):
+    Upstream decides step by step with a countdown whose last step runs unconditionally; that is the same
+    as deciding the whole skip right after each pass, which is what this does.
+    """
+
+    def skip_after(step, passes, v_last, v_prev):
         sim = cosine_similarity(v_last, v_prev)
-        skip_for = jnp.int32(0)
+        skip = jnp.int32(0)
         for threshold, steps in reversed(DYNAMIC_RULES):  # first matching rule wins, as upstream's loop
-            skip_for = jnp.where(sim > threshold, jnp.int32(steps), skip_for)
-        warming = state.predictions < 2
-        counting = state.countdown > 0
-        run = warming | (state.countdown == 1) | (~counting & (skip_for == 0))
-        countdown = jnp.where(
-            warming, state.countdown, jnp.where(counting, state.countdown - 1, skip_for)
-        ).astype(jnp.int32)
-        return run, state._replace(countdown=countdown)
+            skip = jnp.where(sim > threshold, jnp.int32(steps), skip)
+        return jnp.where(passes < 2, jnp.int32(0), skip)
 
-    return decide
+    return skip_after
 
 
-SCHEDULES: dict[str, Callable[[int, int], Decide]] = {
+SCHEDULES: dict[str, Callable[[int, int], SkipAfter]] = {
     "off": lambda num_steps, num_dit_steps: mask_schedule(np.ones(num_steps, bool)),
     "static": lambda num_steps, num_dit_steps: mask_schedule(static_mask(num_steps, num_dit_steps)),
     "dynamic": lambda num_steps, num_dit_steps: dynamic_schedule(),
 }
 
 
-def get_schedule(name: str, num_steps: int, num_dit_steps: int) -> Decide:
-    """The named schedule's ``decide`` function; ValueError naming the valid schedules otherwise."""
+def get_schedule(name: str, num_steps: int, num_dit_steps: int) -> SkipAfter:
+    """The named schedule's ``skip_after`` function; ValueError naming the valid schedules otherwise."""
     if name not in SCHEDULES:
         raise ValueError(f"unknown DiT cache schedule {name!r}; choose one of {sorted(SCHEDULES)}")
     return SCHEDULES[name](num_steps, num_dit_steps)

@@ -41,7 +41,9 @@ def test_two_chunks_match_the_original(recorded):
     )
     session = sampler.new_session((8, 12))
     first = channels_last(f["in_first_frame_latent"])
-    for c, (fill_latents, fill_start) in enumerate([(first, 0), (channels_last(f["chunk1_in_latent_video"]), 1)]):
+    for c, (fill_latents, fill_start) in enumerate(
+        [(first, 0), (channels_last(f["chunk1_in_latent_video"]), 1)]
+    ):
         session = sampler.fill(params, session, fill_latents, cond, jnp.int32(fill_start))
         chunk = ChunkInputs(
             jnp.asarray(f["in_state"]),

@@ -25,8 +25,12 @@ def setup():
     model = CausalWanDiT(cfg, rngs=nnx.Rngs(7))
     k = iter(jax.random.split(jax.random.key(0), 16))
     n = jax.random.normal
-    cond = Conditioning(n(next(k), (2, cfg.text_len, cfg.text_dim)), n(next(k), (1, 257, 1280)), n(next(k), (1, 5, *HW, 20)))
-    chunk = ChunkInputs(n(next(k), (1, 1, cfg.max_state_dim)), n(next(k), (1, 2, *HW, 16)), n(next(k), (1, 4, 8)))
+    cond = Conditioning(
+        n(next(k), (2, cfg.text_len, cfg.text_dim)), n(next(k), (1, 257, 1280)), n(next(k), (1, 5, *HW, 20))
+    )
+    chunk = ChunkInputs(
+        n(next(k), (1, 1, cfg.max_state_dim)), n(next(k), (1, 2, *HW, 16)), n(next(k), (1, 4, 8))
+    )
     observed = [n(next(k), (1, 1, *HW, 16))] + [n(next(k), (1, 2, *HW, 16)) for _ in range(CHUNKS - 1)]
     return model, cond, chunk, observed
 
@@ -47,7 +51,9 @@ def run_chunks(model, config: SamplerConfig, cond, chunk, observed):
 def test_kv_cache_equals_full_recompute_at_every_chunk_and_compiles_once(setup):
     model, cond, chunk, observed = setup
     cached, sampler = run_chunks(model, SamplerConfig(dit_cache="off"), cond, chunk, observed)
-    recomputed, _ = run_chunks(model, SamplerConfig(dit_cache="off", cache_policy="recompute"), cond, chunk, observed)
+    recomputed, _ = run_chunks(
+        model, SamplerConfig(dit_cache="off", cache_policy="recompute"), cond, chunk, observed
+    )
     for c, (a, b) in enumerate(zip(cached, recomputed, strict=True)):
         np.testing.assert_allclose(a.action, b.action, atol=1e-4, rtol=0, err_msg=f"chunk {c}")
         np.testing.assert_allclose(a.video, b.video, atol=1e-4, rtol=0, err_msg=f"chunk {c}")
@@ -60,10 +66,18 @@ def test_kv_cache_equals_full_recompute_at_every_chunk_and_compiles_once(setup):
 
 def test_cfg_scale_one_is_the_conditional_branch(setup):
     model, cond, chunk, observed = setup
-    one, sampler = run_chunks(model, SamplerConfig(cfg_scale=1.0, dit_cache="off"), cond._replace(context=cond.context[:1]), chunk, observed[:2])
+    one, sampler = run_chunks(
+        model,
+        SamplerConfig(cfg_scale=1.0, dit_cache="off"),
+        cond._replace(context=cond.context[:1]),
+        chunk,
+        observed[:2],
+    )
     assert sampler.new_session(HW).cache.k.shape[1] == 1  # no unconditional cache at all
     # a scale just above 1 runs both branches; the mix must then be (almost) the conditional prediction
-    near, _ = run_chunks(model, SamplerConfig(cfg_scale=1.0 + 1e-6, dit_cache="off"), cond, chunk, observed[:2])
+    near, _ = run_chunks(
+        model, SamplerConfig(cfg_scale=1.0 + 1e-6, dit_cache="off"), cond, chunk, observed[:2]
+    )
     five, _ = run_chunks(model, SamplerConfig(cfg_scale=5.0, dit_cache="off"), cond, chunk, observed[:2])
     for a, b, c in zip(one, near, five, strict=True):
         np.testing.assert_allclose(a.video, b.video, atol=1e-4, rtol=0)

@@ -10,44 +10,46 @@ import pytest
 from dreamzero_jax.inference.compile_counter import CompileCounter, counted_jit
 from dreamzero_jax.inference.frames import FRAMES_PER_CHUNK, FrameBuffer, block_clip, reset_image
 from dreamzero_jax.inference.normalization import MinMax, NormStats, default_stats
-from dreamzero_jax.inference.step_skipping import SkipState, get_schedule, static_mask
+from dreamzero_jax.inference.step_skipping import get_schedule, mask_schedule, static_mask
 
 
-def run_schedule(name: str, similarities: list[float], num_steps: int = 16) -> list[int]:
-    """Steps a schedule runs when the last two predictions have the given similarity at each step."""
-    decide = get_schedule(name, num_steps, 8)
-    state, ran = SkipState.initial(), []
-    for i in range(num_steps):
-        sim = similarities[i]
-        other = jnp.array([[sim, np.sqrt(max(1 - sim**2, 0.0)), 0.0, 0.0]])  # unit vectors at cosine `sim`
-        run, state = decide(state, jnp.int32(i), jnp.array([[1.0, 0, 0, 0]]), other)
-        state = state.after_run(run)
-        if bool(run):
-            ran.append(i)
+def run_schedule(name: str, similarity: float, num_steps: int = 16) -> list[int]:
+    """Steps a schedule runs the DiT at when consecutive predictions have cosine ``similarity``."""
+    skip_after = get_schedule(name, num_steps, 8)
+    v_prev = jnp.array([[1.0, 0.0, 0.0, 0.0]])
+    v = jnp.array(
+        [[similarity, np.sqrt(max(1 - similarity**2, 0.0)), 0.0, 0.0]]
+    )  # unit vector at that cosine
+    ran, step = [], 0
+    while step < num_steps:
+        ran.append(step)
+        step += int(skip_after(jnp.int32(step), jnp.int32(len(ran)), v, v_prev)) + 1
     return ran
 
 
 def test_static_mask_is_upstreams_eight_step_mask():
     assert np.flatnonzero(static_mask(16, 8)).tolist() == [0, 1, 2, 6, 10, 13, 14, 15]
-    assert run_schedule("static", [0.0] * 16) == [0, 1, 2, 6, 10, 13, 14, 15]
-    assert run_schedule("off", [1.0] * 16) == list(range(16))
+    assert run_schedule("static", 0.0) == [0, 1, 2, 6, 10, 13, 14, 15]
+    assert run_schedule("off", 1.0) == list(range(16))
     assert static_mask(10, 8).all()  # no upstream table for 10 steps: run everything
 
 
 def test_dynamic_schedule_skips_four_above_095_and_two_above_093():
     # low similarity: every step runs
-    assert run_schedule("dynamic", [0.5] * 16) == list(range(16))
+    assert run_schedule("dynamic", 0.5) == list(range(16))
     # very similar: 2 warm-up steps, then skip 4 / run 1 repeatedly
-    assert run_schedule("dynamic", [0.99] * 16) == [0, 1, 6, 11]
+    assert run_schedule("dynamic", 0.99) == [0, 1, 6, 11]
     # between the thresholds: skip 2 / run 1
-    assert run_schedule("dynamic", [0.94] * 16) == [0, 1, 4, 7, 10, 13]
+    assert run_schedule("dynamic", 0.94) == [0, 1, 4, 7, 10, 13]
     # exactly at a threshold does not count (strict >, as upstream)
-    assert run_schedule("dynamic", [0.93] * 16) == list(range(16))
+    assert run_schedule("dynamic", 0.93) == list(range(16))
 
 
 def test_unknown_schedule_is_rejected():
     with pytest.raises(ValueError, match="off"):
         get_schedule("sometimes", 16, 8)
+    with pytest.raises(ValueError, match="first"):
+        mask_schedule(np.array([False, True]))
 
 
 def test_frame_buffer_gives_one_frame_then_four_padded():
@@ -69,7 +71,9 @@ def test_block_clip_follows_the_heads_frame_rules():
     assert block_clip(frames, 2)[:, 0].tolist() == [0, 0, 0, 1, 1, 2, 2, 3, 3]  # repeat x2, prepend first
     assert block_clip(np.arange(8)[:, None], 2)[:, 0].tolist() == [0, *range(8)]  # prepend only
     assert block_clip(np.arange(9)[:, None], 2).shape[0] == 9  # already 1 + 4 * 2
-    assert reset_image(np.arange(4)) == 3 and reset_image(np.arange(1)) == 0 and reset_image(np.arange(5)) == 0
+    assert (
+        reset_image(np.arange(4)) == 3 and reset_image(np.arange(1)) == 0 and reset_image(np.arange(5)) == 0
+    )
 
 
 def test_min_max_round_trip_and_json(tmp_path):

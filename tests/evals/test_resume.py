@@ -3,6 +3,7 @@ SIGINT (Ctrl-C) leaves a valid partial run marked "interrupted"."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -14,7 +15,16 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # importlib mode: make the helpers importable
-from runner_helpers import REPO, assert_same_results, cli_command, run_main, suite_doc, write_suite
+from runner_helpers import (
+    REPO,
+    assert_same_results,
+    cli_command,
+    fake_env,
+    main,
+    run_main,
+    suite_doc,
+    write_suite,
+)
 
 
 def _suite(tmp_path):
@@ -125,3 +135,30 @@ def test_dead_worker_is_recorded_and_replaced(tmp_path):
     assert crashed.error_type.tolist() == ["WorkerCrash"] * 2
     assert crashed.error.str.contains("exit code 3").all()
     assert ep[ep.case_id != "crash"].success.all() and len(ep) == 6
+
+
+def _changed_task_info(task):
+    return {**fake_env.fake_task_info(task), "fingerprint": "edited"}
+
+
+def test_resume_refuses_when_a_task_changed(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    args = ["--suite", write_suite(tmp_path), "--output", run_dir, "--quiet", "--max-episodes", "1"]
+    assert run_main(args) == 0
+    backend = dataclasses.replace(fake_env.fake_backend(), task_info=_changed_task_info)
+    rc = main(["--resume", str(run_dir)], backend=backend, policy_builder=fake_env.make_fake_factory)
+    assert rc == 2 and "changed since this run started" in capsys.readouterr().err
+
+
+def test_a_run_directory_is_used_by_one_runner_at_a_time(tmp_path, capsys):
+    from evals.recorder import RunRecorder
+
+    run_dir = tmp_path / "run"
+    assert (
+        run_main(["--suite", write_suite(tmp_path), "--output", run_dir, "--quiet", "--max-episodes", "1"])
+        == 0
+    )
+    holder = RunRecorder(run_dir)
+    assert holder.try_lock()  # as if another runner were resuming it right now
+    assert run_main(["--resume", run_dir, "--quiet"]) == 2
+    assert "in use by another runner" in capsys.readouterr().err

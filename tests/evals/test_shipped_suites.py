@@ -124,3 +124,21 @@ def test_real_env_workers_1_vs_2_identical(tmp_path):
     assert main([*base, "--workers", "1", "--output", str(tmp_path / "one")]) == 0
     assert main([*base, "--workers", "2", "--output", str(tmp_path / "two")]) == 0
     assert_same_results(tmp_path / "one", tmp_path / "two")
+
+
+@pytest.mark.slow
+def test_replaying_a_run_reproduces_it_exactly(tmp_path):
+    """steps.parquet is a complete record: `--policy replay:<it>` re-runs the same trajectories bit for bit."""
+    import numpy as np
+
+    from evals.run import main
+
+    base = ["--suite", str(SMOKE), "--cases", "push_to_target-panda", "--cases", "lift-panda", "--quiet"]
+    assert main([*base, "--policy", "expert", "--output", str(tmp_path / "expert")]) == 0
+    replay = f"replay:{tmp_path / 'expert' / 'steps.parquet'}"
+    assert main([*base, "--policy", replay, "--output", str(tmp_path / "replay")]) == 0
+    a, b = (pd.read_parquet(tmp_path / run / "steps.parquet") for run in ("expert", "replay"))
+    assert len(a) == len(b)
+    for col in ("action", "joint_position"):
+        assert all(np.array_equal(x, y) for x, y in zip(a[col], b[col], strict=True)), col
+    assert a.success.tolist() == b.success.tolist()

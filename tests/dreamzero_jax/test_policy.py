@@ -1,0 +1,72 @@
+"""DreamZeroPolicy on synthetic DROID observations with the tiny random-weight config."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dreamzero_jax.inference import DreamZeroPolicy
+from dreamzero_jax.inference.frames import DROID_CAMERAS
+
+
+def observation(i: int, prompt: str = "pick up the cube") -> dict:
+    rng = np.random.default_rng(i)
+    obs = {k: rng.integers(0, 256, (90, 160, 3), dtype=np.uint8) for k in DROID_CAMERAS}
+    return obs | {
+        "joint_position": rng.normal(0, 0.5, 7),
+        "gripper_position": np.array([0.2]),
+        "prompt": prompt,
+    }
+
+
+def test_unknown_override_is_rejected_before_building():
+    with pytest.raises(ValueError, match="warp_speed"):
+        DreamZeroPolicy.from_config("tiny", warp_speed=9)
+    with pytest.raises(KeyError, match="tiny"):
+        DreamZeroPolicy.from_config("huge")
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return DreamZeroPolicy.from_config("tiny", seed=0)
+
+
+@pytest.mark.slow
+def test_episode_flow_resets_and_never_recompiles(policy):
+    meta = policy.metadata
+    assert meta["action_dim"] == 8 and meta["chunk_length"] == 4 and meta["cameras"] == DROID_CAMERAS
+    assert meta["action_space"] == "joint_position" and meta["image_size"] == (32, 48)
+
+    def episode(seed, prompts=("pick up the cube",) * 3):
+        policy.reset("pick up the cube", seed=seed)
+        outs, starts = [], []
+        for i, prompt in enumerate(prompts):
+            outs.append(policy.infer(observation(i, prompt)))
+            starts.append(policy.start_frame)
+        return outs, starts
+
+    outs, starts = episode(1)
+    for out in outs:
+        assert out["actions"].shape == (4, 8) and out["actions"].dtype == np.float32
+        assert np.isfinite(out["actions"]).all()
+        assert {"text", "vae", "kv_fill", "denoise", "dit_pass", "scheduler", "total"} <= set(out["timing"])
+    # tiny window = 5 latent frames: chunks start at frame 1, 3, then the head resets (5 >= 5) to frame 1
+    assert starts == [3, 5, 3]
+    assert ["image" in o["timing"] for o in outs] == [True, False, True]  # a reset re-encodes the image
+    compiled = policy.compiles.total
+    assert compiled > 0
+
+    # the same seed reproduces the episode; another seed changes the noise and so the actions
+    again, _ = episode(1)
+    for a, b in zip(outs, again, strict=True):
+        np.testing.assert_array_equal(a["actions"], b["actions"])
+    other, _ = episode(2)
+    assert np.abs(other[0]["actions"] - outs[0]["actions"]).max() > 1e-4
+
+    # a new prompt mid-episode resets the sequence (and is encoded once more)
+    changed, starts = episode(1, ("pick up the cube", "open the drawer", "open the drawer"))
+    assert starts == [3, 3, 5]
+    assert "image" in changed[1]["timing"] and "image" not in changed[2]["timing"]
+    assert np.abs(changed[1]["actions"] - outs[1]["actions"]).max() > 1e-4
+    # chunks, episodes and prompts reuse the compilations of the first episode
+    assert policy.compiles.total == compiled, dict(policy.compiles)

@@ -21,8 +21,12 @@ import logging
 import sys
 from functools import partial
 
-# robosuite warns at import about optional extras (private macros, mink, robosuite_models) we do not use.
-logging.getLogger("robosuite").setLevel(logging.ERROR)
+# robosuite warns at import about optional extras we do not use (private macros, mink IK, robosuite_models).
+# A logger filter survives robosuite resetting its logger's level; other robosuite messages still show.
+_IMPORT_NOISE = ("private macro file", "setup_macros.py", "robosuite_models", "mink-based whole-body IK")
+logging.getLogger("robosuite_logs").addFilter(
+    lambda record: not any(s in record.getMessage() for s in _IMPORT_NOISE)
+)
 
 import gymnasium  # noqa: E402
 

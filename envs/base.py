@@ -112,12 +112,16 @@ class DroidEnv(gym.Env):
             "dof": self.embodiment.dof,
         }
         self._t = 0
-        self._sampled: dict = {}
         self._base_pos = np.zeros(3)
         self._base_mat = np.eye(3)
 
     # ----- Gymnasium API ---------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start an episode; the state is a pure function of (task, embodiment, make options, seed).
+
+        Without a seed, one is drawn from the env's generator (itself seeded by the last explicit seed).
+        `info["variations"]` holds every sampled value as flat keys.
+        """
         super().reset(seed=seed)
         episode_seed = seed if seed is not None else int(self.np_random.integers(0, 2**63 - 1))
         rngs = dict(
@@ -142,13 +146,13 @@ class DroidEnv(gym.Env):
         self._base_pos = scene.sim.data.get_body_xpos(base_body).copy()
         self._base_mat = scene.sim.data.get_body_xmat(base_body).reshape(3, 3).copy()
         self._t = 0
-        self._sampled = sampled
         evaluation = self.task.evaluate(scene)
         info = self._info(evaluation)
         info["variations"] = dict(sampled)
         return self._observe(), info
 
     def step(self, action):
+        """Apply one 15 Hz control step; `terminated` = task success, `truncated` = horizon reached."""
         # Validation happens before anything touches the simulator, so a bad action leaves the state unchanged.
         act = self._aspace.validate(action, self.action_space.shape[0])
         self._scene.step(self._aspace.to_robosuite(act, self._act_low, self._act_high))
@@ -159,6 +163,7 @@ class DroidEnv(gym.Env):
         return obs, reward, bool(evaluation.success), self._t >= self.horizon, self._info(evaluation)
 
     def render(self):
+        """`render_mode="rgb_array"`: the first exterior camera at `image_size` (rendered on demand)."""
         if self.render_mode != "rgb_array":
             return None
         if self._render_renderer is None:
@@ -168,6 +173,7 @@ class DroidEnv(gym.Env):
         return self._render_renderer.render(self._data)["exterior_image_0_left"]
 
     def close(self):
+        """Free the GL contexts (safe to call twice)."""
         self._renderer.close()
         if self._render_renderer is not None:
             self._render_renderer.close()

@@ -33,6 +33,7 @@ class SceneEnv(ManipulationEnv):
         self._occupied: list[tuple[float, float, float]] = []
         self._body_ids: dict[str, int] = {}
         self._geom_masks: dict[tuple, np.ndarray] = {}
+        self._grip: tuple | None = None  # cached gripper joint indexes / open pose / span
         super().__init__(
             robots=robot,
             gripper_types=gripper,
@@ -111,17 +112,24 @@ class SceneEnv(ManipulationEnv):
 
         Open is the gripper's initial (open) configuration; closed is the joint-range end farthest from it.
         """
-        model = self.sim.model._model
-        q = self.sim.data.qpos[self.robot._ref_gripper_joint_pos_indexes["right"]]
-        total = 0.0
-        for k, name in enumerate(self.gripper_model.joints):
-            jid = model.joint(name).id
-            lo, hi = model.jnt_range[jid]
-            q_open = self.gripper_model.init_qpos[k]
-            q_closed = lo if abs(lo - q_open) > abs(hi - q_open) else hi
+        if self._grip is None:
+            model = self.sim.model._model
+            q_open = np.asarray(self.gripper_model.init_qpos, float)
+            ranges = np.array([model.jnt_range[model.joint(n).id] for n in self.gripper_model.joints])
+            q_closed = np.where(
+                np.abs(ranges[:, 0] - q_open) > np.abs(ranges[:, 1] - q_open), ranges[:, 0], ranges[:, 1]
+            )
             span = q_closed - q_open
-            total += 0.0 if span == 0 else (q[k] - q_open) / span
-        return float(np.clip(total / len(self.gripper_model.joints), 0.0, 1.0))
+            safe = np.where(span == 0, 1.0, span)
+            self._grip = (
+                np.asarray(self.robot._ref_gripper_joint_pos_indexes["right"]),
+                q_open,
+                safe,
+                span != 0,
+            )
+        idx, q_open, span, valid = self._grip
+        frac = np.where(valid, (self.sim.data._data.qpos[idx] - q_open) / span, 0.0)
+        return float(np.clip(frac.mean(), 0.0, 1.0))
 
     def geom_mask(self, thing) -> np.ndarray:
         """Boolean mask over all geoms marking an object's contact geoms (or a list of geom names), cached."""

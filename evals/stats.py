@@ -40,19 +40,30 @@ def percentiles(values, qs=(50, 95)) -> dict[str, float]:
     return {f"p{q:g}": (float(np.percentile(arr, q)) if arr.size else float("nan")) for q in qs}
 
 
-GROUPINGS = ("all", "case_id", "task", "embodiment")
+GROUPINGS = ("all", "case_id", "task", "embodiment", "tag")
+
+
+def _groups(episodes: pd.DataFrame, grouping: str) -> list[tuple[str, pd.DataFrame]]:
+    if grouping == "all":
+        return [("all", episodes)]
+    if grouping == "tag":  # an episode counts once for each of its tags
+        if "tags" not in episodes:
+            return []
+        tag_lists = [list(ts) for ts in episodes["tags"]]
+        tags = list(dict.fromkeys(t for ts in tag_lists for t in ts))
+        return [(t, episodes[[t in ts for ts in tag_lists]]) for t in tags]
+    return list(episodes.groupby(grouping, sort=False))
 
 
 def summarize(episodes: pd.DataFrame, steps: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per group (overall, per case, per task, per embodiment): success rate + Wilson 95% CI,
+    """One row per group (overall, per case, task, embodiment and tag): success rate + Wilson 95% CI,
     success-at-any-step rate, mean final progress, errors, policy latency p50/p95 over all calls."""
     rows = []
     lat = None
     if steps is not None and len(steps):
         lat = steps.loc[steps["policy_called"], ["case_id", "seed", "policy_latency_ms"]]
     for grouping in GROUPINGS:
-        groups = [("all", episodes)] if grouping == "all" else list(episodes.groupby(grouping, sort=False))
-        for name, g in groups:
+        for name, g in _groups(episodes, grouping):
             n = len(g)
             k = int(g["success"].sum())
             lo, hi = wilson_interval(k, n)

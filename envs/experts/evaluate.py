@@ -6,7 +6,8 @@
 
 Episodes use seeds 0..N-1, the default variation, cameras off, the task's default horizon and the chosen action
 space (default joint_position, DROID's). An episode succeeds if the task reports success at any step (it stops
-there). Each finished task x embodiment cell is printed (and appended to `--jsonl` if given) as soon as it is
+there). `--first-seed` splits a long run into seed ranges whose `--jsonl` cells `--from-jsonl` merges
+(episodes are deterministic per seed). Each finished task x embodiment cell is printed (and appended to `--jsonl` if given) as soon as it is
 done, so a long run can be stopped and still leave usable results; `--from-jsonl` re-renders such a file.
 
 Exit codes: 0 ok, 2 usage error (unknown task/embodiment/agent/action space, bad numbers).
@@ -31,17 +32,22 @@ AGENTS = {
 
 
 def run_cell(
-    task: str, embodiment: str, seeds: int, agent: str, action_space: str, horizon: int | None = None
+    task: str,
+    embodiment: str,
+    seeds: int,
+    agent: str,
+    action_space: str,
+    horizon: int | None = None,
+    first_seed: int = 0,
 ) -> dict:
-    """Run `seeds` episodes of one task x embodiment; returns the cell's counts and the failed seeds.
-
-    `horizon` overrides the task's default episode length (tests use it to stay short).
+    """Run episodes with seeds first_seed..first_seed+seeds-1 of one task x embodiment; returns the cell's counts
+    and the failed seeds. `horizon` overrides the task's default episode length (tests use it to stay short).
     """
     env = envs.make(task, embodiment, cameras=(), action_space=action_space, horizon=horizon)
     start = time.perf_counter()
     successes, failed, steps = 0, [], 0
     try:
-        for seed in range(seeds):
+        for seed in range(first_seed, first_seed + seeds):
             obs, _ = env.reset(seed=seed)
             policy = AGENTS[agent](env, seed)
             policy.reset()
@@ -63,12 +69,39 @@ def run_cell(
         "agent": agent,
         "action_space": action_space,
         "seeds": seeds,
+        "first_seed": first_seed,
         "successes": successes,
         "rate": successes / seeds,
         "failed_seeds": failed,
         "steps": steps,
         "seconds": round(time.perf_counter() - start, 1),
     }
+
+
+def merge_cells(cells: list[dict]) -> list[dict]:
+    """Combine cells of the same task x embodiment x agent x action space run over disjoint seed ranges.
+
+    Episodes are deterministic per seed, so seeds 0..19 plus 20..49 give exactly the `--seeds 50` result.
+    """
+    merged: dict[tuple, dict] = {}
+    for c in cells:
+        key = (c["task"], c["embodiment"], c["agent"], c["action_space"])
+        if key not in merged:
+            merged[key] = {**c, "failed_seeds": list(c["failed_seeds"]), "ranges": [c.get("first_seed", 0)]}
+            continue
+        m = merged[key]
+        if c.get("first_seed", 0) in m["ranges"]:
+            raise ValueError(f"duplicate seed range starting at {c.get('first_seed', 0)} for {key}")
+        m["ranges"].append(c.get("first_seed", 0))
+        m["seeds"] += c["seeds"]
+        m["successes"] += c["successes"]
+        m["failed_seeds"] += c["failed_seeds"]
+        m["steps"] += c["steps"]
+        m["seconds"] += c["seconds"]
+    for m in merged.values():
+        m["rate"] = m["successes"] / m["seeds"]
+        del m["ranges"]
+    return list(merged.values())
 
 
 def markdown_table(cells: list[dict]) -> str:
@@ -94,12 +127,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=50, help="episodes per cell, seeds 0..N-1 (default 50)")
     p.add_argument("--tasks", default="", help="comma-separated tasks (default: all registered tasks)")
     p.add_argument("--embodiments", default="", help="comma-separated embodiments (default: all)")
+    p.add_argument("--first-seed", type=int, default=0, help="first seed (default 0); to split a long run")
     p.add_argument("--agent", default="expert", help=f"one of {sorted(AGENTS)} (default expert)")
     p.add_argument("--action-space", default="joint_position", help="action space (default joint_position)")
     p.add_argument("--workers", type=int, default=1, help="parallel processes, one cell each (default 1)")
     p.add_argument("--jsonl", default="", help="append one JSON line per finished cell to this file")
     p.add_argument("--markdown", action="store_true", help="print a markdown table at the end")
-    p.add_argument("--from-jsonl", default="", help="only render the cells stored in this file (no episodes)")
+    p.add_argument(
+        "--from-jsonl",
+        default="",
+        help="only render the cells stored in this file (no episodes); runs over disjoint seed ranges are merged",
+    )
     return p
 
 
@@ -116,7 +154,10 @@ def main(argv: list[str] | None = None) -> int:
                 cells = [json.loads(line) for line in f if line.strip()]
         except OSError as e:
             return _usage_error(f"cannot read {args.from_jsonl}: {e.strerror}")
-        print(markdown_table(cells))
+        try:
+            print(markdown_table(merge_cells(cells)))
+        except (KeyError, ValueError) as e:
+            return _usage_error(f"{args.from_jsonl}: {e}")
         return 0
     tasks = [t for t in args.tasks.split(",") if t] or envs.list_tasks()
     embodiments = [e for e in args.embodiments.split(",") if e] or envs.list_embodiments()
@@ -128,15 +169,20 @@ def main(argv: list[str] | None = None) -> int:
         return _usage_error(f"unknown agent {args.agent!r}; valid agents: {sorted(AGENTS)}")
     if args.action_space not in envs.list_action_spaces():
         return _usage_error(f"unknown action space {args.action_space!r}; valid: {envs.list_action_spaces()}")
-    if args.seeds < 1 or args.workers < 1:
-        return _usage_error("--seeds and --workers must be >= 1")
-    jobs = [(t, e, args.seeds, args.agent, args.action_space) for t in tasks for e in embodiments]
+    if args.seeds < 1 or args.workers < 1 or args.first_seed < 0:
+        return _usage_error("--seeds and --workers must be >= 1 and --first-seed >= 0")
+    jobs = [
+        (t, e, args.seeds, args.agent, args.action_space, None, args.first_seed)
+        for t in tasks
+        for e in embodiments
+    ]
     cells = []
     with ProcessPoolExecutor(args.workers) if args.workers > 1 else _Inline() as pool:
         for cell in pool.map(_run_job, jobs):
             cells.append(cell)
             print(
                 f"{cell['task']:<22}{cell['embodiment']:<10}{cell['successes']:>3}/{cell['seeds']:<3}"
+                f" seeds {cell['first_seed']}..{cell['first_seed'] + cell['seeds'] - 1}"
                 f" failed={cell['failed_seeds']} ({cell['seconds']} s)",
                 flush=True,
             )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from envs.experts import evaluate
 
 
@@ -53,3 +55,30 @@ def test_usage_errors_exit_2(capsys):
     assert evaluate.main(["--agent", "oracle"]) == 2
     assert evaluate.main(["--seeds", "0"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_merge_cells_sums_disjoint_seed_ranges_and_rejects_duplicates():
+    base = {"task": "A", "embodiment": "panda", "agent": "expert", "action_space": "joint_position"}
+    first = {
+        **base,
+        "seeds": 20,
+        "first_seed": 0,
+        "successes": 19,
+        "failed_seeds": [4],
+        "steps": 100,
+        "seconds": 1,
+    }
+    second = {
+        **base,
+        "seeds": 30,
+        "first_seed": 20,
+        "successes": 30,
+        "failed_seeds": [],
+        "steps": 150,
+        "seconds": 2,
+    }
+    (merged,) = evaluate.merge_cells([first, second])
+    assert (merged["seeds"], merged["successes"], merged["failed_seeds"]) == (50, 49, [4])
+    assert merged["rate"] == 49 / 50 and first["failed_seeds"] == [4]  # inputs untouched
+    with pytest.raises(ValueError, match="duplicate"):
+        evaluate.merge_cells([first, first])

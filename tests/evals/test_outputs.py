@@ -97,7 +97,8 @@ def test_summary_csv(run_dir):
     assert overall.ci95_low == pytest.approx(0.3755, abs=1e-3) and overall.ci95_high == pytest.approx(
         0.9638, abs=1e-3
     )
-    assert set(s.group_by) == {"all", "case_id", "task", "embodiment"}
+    assert set(s.group_by) == {"all", "case_id", "task", "embodiment", "tag"}
+    assert s[(s.group_by == "tag") & (s.group == "base")].episodes.item() == 5
 
 
 def test_timing_columns_are_real_columns():

@@ -51,6 +51,7 @@ def _episodes():
             "final_progress": [1.0, 0.5, 1.0, 1.0, 0.0],
             "termination_reason": ["success", "horizon", "success", "success", "error"],
             "steps": [5, 10, 4, 6, 1],
+            "tags": [["x"], ["x", "y"], ["y"], [], ["y"]],
         }
     )
 
@@ -74,11 +75,19 @@ def test_summarize_groups():
     lo, hi = wilson_interval(3, 3)  # panda: a/0, b/0, b/1 all succeed
     assert s.loc[("embodiment", "panda"), "ci95_low"] == pytest.approx(lo)
     assert s.loc[("embodiment", "panda"), "ci95_high"] == pytest.approx(hi)
-    assert list(s.index.get_level_values(0).unique()) == ["all", "case_id", "task", "embodiment"]
+    assert list(s.index.get_level_values(0).unique()) == ["all", "case_id", "task", "embodiment", "tag"]
+    assert s.loc[("tag", "x"), "episodes"] == 2 and s.loc[("tag", "x"), "successes"] == 1
+    assert s.loc[("tag", "y"), "episodes"] == 3 and s.loc[("tag", "y"), "successes"] == 1
 
 
 def test_table_has_every_group():
     text = format_table(summarize(_episodes()))
-    for title in ("== overall ==", "== by case_id ==", "== by task ==", "== by embodiment =="):
+    for title in (
+        "== overall ==",
+        "== by case_id ==",
+        "== by task ==",
+        "== by embodiment ==",
+        "== by tag ==",
+    ):
         assert title in text
     assert "[0.23, 0.88]" in text  # 3/5 overall

@@ -158,6 +158,13 @@ def compare_runs(
     return pd.DataFrame(rows)
 
 
+def min_attainable_p(row: Any) -> float:
+    """The smallest p-value the row's test could give with its n (the gate's power floor)."""
+    if row["test"] == "mcnemar":
+        return mcnemar_exact(row["n_baseline"], 0) if row["n_baseline"] else 1.0
+    return fisher_exact(0, row["n_candidate"], row["n_baseline"], 0)
+
+
 def errored_episodes(run: Any, role: str) -> list[dict]:
     eps = run.episodes[_is_error(run.episodes)]
     cols = ["case_id", "seed", "error_type", "error"]
@@ -288,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     print(format_comparison(table))
     for e in errors:
         print(f"errored ({e['run']}): {e['case_id']} seed {e['seed']}: {e['error_type']}: {e['error']}")
+    if (best := min_attainable_p(table.iloc[0])) >= args.alpha:
+        print(f"warning: too few episodes: even the largest possible drop gives p >= {best:.3g} >= alpha")
     n_reg = int((table["verdict"] == "REGRESSION").sum())
     print(
         f"{'REGRESSION' if regression else 'no regression'}: {n_reg} group(s) dropped by more than "

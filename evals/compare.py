@@ -24,11 +24,12 @@ from typing import Any
 
 import pandas as pd
 
-from evals.compare_stats import fisher_exact, mcnemar_exact, newcombe_interval
+from evals.compare_stats import fisher_exact, holm_adjust, mcnemar_exact, min_attainable_p, newcombe_interval
 
 EXIT_OK, EXIT_REGRESSION, EXIT_USAGE = 0, 1, 2
 GROUP_COLUMNS = {"case": "case_id", "task": "task", "embodiment": "embodiment"}
 KEY = ["case_id", "seed"]
+ADJUSTMENTS = ("none", "holm")
 
 
 class RunDirError(ValueError):
@@ -114,16 +115,6 @@ def compare_group(name: str, base: pd.DataFrame, cand: pd.DataFrame, alpha: floa
     rate_c = k_c / n_c if n_c else float("nan")
     delta = rate_c - rate_b
     lo, hi = newcombe_interval(k_c, n_c, k_b, n_b)
-    if math.isnan(p):
-        verdict = "n/a"
-    elif delta < 0 and p < alpha and -delta > max_drop:
-        verdict = "REGRESSION"
-    elif delta < 0 and p < alpha:
-        verdict = "drop<max"  # significant, but within the tolerated drop
-    elif delta > 0 and p < alpha:
-        verdict = "improved"
-    else:
-        verdict = "ok"
     return {
         "group": str(name),
         "test": "mcnemar" if paired else "fisher",
@@ -137,32 +128,46 @@ def compare_group(name: str, base: pd.DataFrame, cand: pd.DataFrame, alpha: floa
         "ci95_low": lo,
         "ci95_high": hi,
         "p_value": p,
+        "p_adjusted": p,
         "only_baseline_succeeded": only_b,
         "only_candidate_succeeded": only_c,
         "errors_baseline": int(_is_error(base).sum()),
         "errors_candidate": int(_is_error(cand).sum()),
         "excluded_partner_errored": excluded,
-        "verdict": verdict,
+        "verdict": verdict(delta, p, alpha, max_drop),
     }
 
 
+def verdict(delta: float, p: float, alpha: float, max_drop: float) -> str:
+    if math.isnan(p):
+        return "n/a"
+    if delta < 0 and p < alpha:
+        # A significant drop within the tolerated size is reported but does not fail the gate.
+        return "REGRESSION" if -delta > max_drop else "drop<max"
+    return "improved" if delta > 0 and p < alpha else "ok"
+
+
 def compare_runs(
-    base: pd.DataFrame, cand: pd.DataFrame, group: str = "case", alpha: float = 0.05, max_drop: float = 0.1
+    base: pd.DataFrame,
+    cand: pd.DataFrame,
+    group: str = "case",
+    alpha: float = 0.05,
+    max_drop: float = 0.1,
+    adjust: str = "none",
 ) -> pd.DataFrame:
-    """Overall row ("all") then one row per group value, in baseline order (candidate-only groups last)."""
+    """Overall row ("all") then one row per group value, in baseline order (candidate-only groups last).
+
+    With adjust="holm" the per-group p-values (not the overall one) are Holm-adjusted before the verdict.
+    """
     col = GROUP_COLUMNS[group]
     rows = [compare_group("all", base, cand, alpha, max_drop)]
     names = list(dict.fromkeys([*base[col].tolist(), *cand[col].tolist()]))
     for name in names:
         rows.append(compare_group(name, base[base[col] == name], cand[cand[col] == name], alpha, max_drop))
+    if adjust == "holm":
+        for row, p_adj in zip(rows[1:], holm_adjust([r["p_value"] for r in rows[1:]]), strict=True):
+            row.update(p_adjusted=p_adj, verdict=verdict(row["delta"], p_adj, alpha, max_drop))
     return pd.DataFrame(rows)
-
-
-def min_attainable_p(row: Any) -> float:
-    """The smallest p-value the row's test could give with its n (the gate's power floor)."""
-    if row["test"] == "mcnemar":
-        return mcnemar_exact(row["n_baseline"], 0) if row["n_baseline"] else 1.0
-    return fisher_exact(0, row["n_candidate"], row["n_baseline"], 0)
 
 
 def errored_episodes(run: Any, role: str) -> list[dict]:
@@ -196,6 +201,7 @@ def format_comparison(table: pd.DataFrame) -> str:
         "delta",
         "95% CI",
         "p",
+        "p adj",
         "err b/c",
         "verdict",
     )
@@ -210,6 +216,7 @@ def format_comparison(table: pd.DataFrame) -> str:
             _num(r.delta, "+.2f"),
             f"[{_num(r.ci95_low, '+.2f')}, {_num(r.ci95_high, '+.2f')}]",
             _num(r.p_value, ".3g"),
+            _num(r.p_adjusted, ".3g"),
             f"{r.errors_baseline}/{r.errors_candidate}",
             r.verdict,
         )
@@ -247,19 +254,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--group",
         choices=sorted(GROUP_COLUMNS),
         default="case",
-        help="compare per case, task or embodiment (an overall row is always included; default case)",
+        help="rows per case (default), task or embodiment, after an overall row",
     )
     p.add_argument(
         "--max-drop",
         type=float,
         default=0.1,
-        help="largest tolerated drop in success rate, in [0, 1] (default 0.1)",
+        help="largest tolerated drop in success rate, 0..1 (default 0.1)",
     )
     p.add_argument("--alpha", type=float, default=0.05, help="significance level in (0, 1) (default 0.05)")
     p.add_argument(
         "--allow-changed-tasks",
         action="store_true",
-        help="compare even if suite name/version or task fingerprints differ (prints a warning)",
+        help="compare despite a different suite name/version or task fingerprint",
+    )
+    p.add_argument(
+        "--adjust",
+        choices=ADJUSTMENTS,
+        default="none",
+        help="per-group p-value adjustment for many groups: none (default) or holm",
     )
     p.add_argument("--json", metavar="OUT", help="also write the results as JSON to this file")
     return p
@@ -287,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
-    table = compare_runs(base.episodes, cand.episodes, args.group, args.alpha, args.max_drop)
+    table = compare_runs(base.episodes, cand.episodes, args.group, args.alpha, args.max_drop, args.adjust)
     errors = errored_episodes(base, "baseline") + errored_episodes(cand, "candidate")
     regression = bool((table["verdict"] == "REGRESSION").any())
     print(f"baseline:  {base.path}  ({_run_meta(base)['policy']})")
@@ -295,7 +308,10 @@ def main(argv: list[str] | None = None) -> int:
     print(format_comparison(table))
     for e in errors:
         print(f"errored ({e['run']}): {e['case_id']} seed {e['seed']}: {e['error_type']}: {e['error']}")
-    if (best := min_attainable_p(table.iloc[0])) >= args.alpha:
+    overall = table.iloc[0]
+    if (
+        best := min_attainable_p(overall["test"] == "mcnemar", overall["n_baseline"], overall["n_candidate"])
+    ) >= args.alpha:
         print(f"warning: too few episodes: even the largest possible drop gives p >= {best:.3g} >= alpha")
     n_reg = int((table["verdict"] == "REGRESSION").sum())
     print(
@@ -309,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             "group_by": args.group,
             "alpha": args.alpha,
             "max_drop": args.max_drop,
+            "adjust": args.adjust,
             "regression": regression,
             "comparability_problems": problems,
             "rows": table.to_dict("records"),

@@ -70,3 +70,24 @@ def mcnemar_exact(b: int, c: int) -> float:
         return 1.0
     tail = sum(math.comb(n, i) for i in range(min(b, c) + 1)) / 2**n
     return min(1.0, 2 * tail)
+
+
+def min_attainable_p(paired: bool, n_baseline: int, n_candidate: int) -> float:
+    """The smallest p-value the test can reach with these sample sizes (all baseline successes turned into
+    candidate failures): a gate whose floor is >= alpha can never flag a regression."""
+    if paired:
+        return mcnemar_exact(n_baseline, 0) if n_baseline else 1.0
+    return fisher_exact(0, n_candidate, n_baseline, 0)
+
+
+def holm_adjust(pvalues: list[float]) -> list[float]:
+    """Holm step-down adjusted p-values (family-wise error control over many groups); NaN entries are not
+    part of the family and stay NaN."""
+    valid = sorted((p, i) for i, p in enumerate(pvalues) if not math.isnan(p))
+    m = len(valid)
+    out = [float("nan")] * len(pvalues)
+    running = 0.0
+    for rank, (p, i) in enumerate(valid):
+        running = max(running, min(1.0, (m - rank) * p))  # monotone: never below an earlier adjusted value
+        out[i] = running
+    return out

@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from evals import compare
-from evals.compare_stats import fisher_exact, mcnemar_exact, newcombe_interval
+from evals.compare_stats import fisher_exact, holm_adjust, mcnemar_exact, min_attainable_p, newcombe_interval
 from evals.stats import Z_95
 
 
 def write_run(path: Path, rows: list[dict], **info) -> Path:
     """A minimal run directory: run.json + episodes.parquet (defaults fill the columns the tools read)."""
     path.mkdir(parents=True)
-    defaults = {"task": "Lift", "embodiment": "panda", "termination_reason": None, "error": "", "error_type": ""}
+    defaults = {
+        "task": "Lift",
+        "embodiment": "panda",
+        "steps": 10,
+        "termination_reason": None,
+        "error": "",
+        "error_type": "",
+    }
     frame = pd.DataFrame([{**defaults, **r} for r in rows])
     frame["termination_reason"] = [
         t if t else ("success" if s else "horizon")
@@ -107,6 +115,18 @@ def test_newcombe_interval_matches_bisection_wilson_limits(counts):
     assert expected[0] <= d <= expected[1]
 
 
+def test_holm_adjust_matches_r_p_adjust():
+    # R: p.adjust(c(0.01, 0.04, 0.03, 0.005), "holm") -> 0.03 0.06 0.06 0.02
+    assert holm_adjust([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    adjusted = holm_adjust([0.2, float("nan"), 0.9])  # NaN is not part of the family (m = 2)
+    assert adjusted[0] == pytest.approx(0.4) and math.isnan(adjusted[1]) and adjusted[2] == pytest.approx(0.9)
+
+
+def test_min_attainable_p():
+    assert min_attainable_p(True, 5, 5) == pytest.approx(2 / 32)
+    assert min_attainable_p(False, 3, 3) == pytest.approx(fisher_exact(0, 3, 3, 0)) == pytest.approx(0.1)
+
+
 # ---- the gate ----
 
 
@@ -138,6 +158,24 @@ def test_small_or_insignificant_drops_pass(tmp_path):
     )
     assert table.loc[0, "verdict"] == "drop<max"
     assert compare.main([str(base), str(worse), "--max-drop", "0.5"]) == compare.EXIT_OK
+
+
+def test_holm_adjustment_can_clear_a_per_group_flag(tmp_path):
+    # Case "a" drops 10 -> 3 of 10 (McNemar p = 2/2^7 = 0.0156); nine unchanged cases make a family of 10.
+    rows_b = [r for c in "abcdefghij" for r in episodes(c, [True] * 10)]
+    rows_c = episodes("a", [True] * 3 + [False] * 7) + [
+        r for c in "bcdefghij" for r in episodes(c, [True] * 10)
+    ]
+    base, cand = (
+        compare.load_run(write_run(tmp_path / n, r)).episodes for n, r in (("b", rows_b), ("c", rows_c))
+    )
+    plain = compare.compare_runs(base, cand)
+    holm = compare.compare_runs(base, cand, adjust="holm")
+    assert plain.loc[1, "verdict"] == "REGRESSION" and plain.loc[1, "p_adjusted"] == plain.loc[1, "p_value"]
+    assert holm.loc[1, "p_adjusted"] == pytest.approx(min(1, 10 * mcnemar_exact(7, 0)))
+    assert holm.loc[1, "verdict"] == "ok"
+    # The overall row is not adjusted: 7 of 100 pairs is significant but within --max-drop 0.1.
+    assert holm.loc[0, "p_adjusted"] == holm.loc[0, "p_value"] and holm.loc[0, "verdict"] == "drop<max"
 
 
 def test_unpaired_groups_use_fisher(tmp_path):
@@ -200,3 +238,54 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         compare.main([str(base), str(base), "--group", "nope"])
     assert e.value.code == 2
+
+
+# ---- end to end over directories written by the real runner (fake env backend, seconds) ----
+
+
+def make_runner_dirs(tmp_path_factory) -> dict[str, Path]:
+    """Run directories of the fake suite for the expert and random policies, written by `evals.run`."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # importlib mode: make the helpers importable
+    from runner_helpers import run_main, write_suite
+
+    tmp = tmp_path_factory.mktemp("runner")
+    suite = write_suite(tmp)
+    dirs = {}
+    for policy in ("expert", "random"):
+        dirs[policy] = tmp / policy
+        # The suite's FakeCrash case errors, so the runner exits 1 (see docs/runner.md).
+        assert run_main(["--suite", suite, "--policy", policy, "--output", dirs[policy], "--quiet"]) == 1
+    return dirs
+
+
+@pytest.fixture(scope="module")
+def runner_dirs(tmp_path_factory):
+    return make_runner_dirs(tmp_path_factory)
+
+
+def test_runner_output_compares_with_errors_reported(runner_dirs, tmp_path, capsys):
+    out = tmp_path / "cmp.json"
+    rc = compare.main(
+        [str(runner_dirs["expert"]), str(runner_dirs["random"]), "--group", "embodiment", "--json", str(out)]
+    )
+    result = json.loads(out.read_text())
+    assert rc == (compare.EXIT_REGRESSION if result["regression"] else compare.EXIT_OK)
+    assert [e["case_id"] for e in result["errored_episodes"]] == ["crash", "crash"]
+    overall = result["rows"][0]
+    assert overall["errors_baseline"] == overall["errors_candidate"] == 1
+    assert overall["n_baseline"] == overall["n_candidate"] == 4  # 5 episodes, the crash left out
+    assert compare.main([str(runner_dirs["expert"]), str(runner_dirs["expert"])]) == compare.EXIT_OK
+
+
+def test_load_run_reads_parts_of_an_unfinished_run(tmp_path):
+    run = write_run(tmp_path / "run", episodes("lift", [True, False, True]))
+    frame = pd.read_parquet(run / "episodes.parquet")
+    (run / "episodes").mkdir()
+    for i in range(len(frame)):
+        frame.iloc[[i]].to_parquet(run / "episodes" / f"lift__seed{i}.parquet")
+    (run / "episodes.parquet").unlink()
+    loaded = compare.load_run(run).episodes
+    assert loaded["success"].tolist() == [True, False, True]
+    (run / "run.json").write_text("{not json")
+    with pytest.raises(compare.RunDirError, match=r"run\.json: unreadable"):
+        compare.load_run(run)

@@ -9,10 +9,15 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # importlib mode: make the helpers importable
-from test_compare import write_run
+from test_compare import make_runner_dirs, write_run
 
 from evals import leaderboard
 from evals.stats import wilson_interval
+
+
+@pytest.fixture(scope="module")
+def runner_dirs(tmp_path_factory):
+    return make_runner_dirs(tmp_path_factory)
 
 
 def _rows(successes: dict[str, list[bool]], task: str = "Lift") -> list[dict]:
@@ -27,9 +32,13 @@ def _rows(successes: dict[str, list[bool]], task: str = "Lift") -> list[dict]:
 def runs(tmp_path):
     good = write_run(tmp_path / "good", _rows({"panda": [True] * 8 + [False] * 2, "kinova3": [True] * 5}),
                      policy="dreamzero", checkpoint="ckpt/a")  # fmt: skip
-    bad = write_run(tmp_path / "bad", _rows({"panda": [False] * 10, "kinova3": [True, False]}), policy="random")
+    bad = write_run(
+        tmp_path / "bad", _rows({"panda": [False] * 10, "kinova3": [True, False]}), policy="random"
+    )
     # A second run of the same policy and checkpoint is pooled into one row.
-    more = write_run(tmp_path / "more", _rows({"panda": [True, True]}), policy="dreamzero", checkpoint="ckpt/a")
+    more = write_run(
+        tmp_path / "more", _rows({"panda": [True, True]}), policy="dreamzero", checkpoint="ckpt/a"
+    )
     return good, bad, more
 
 
@@ -77,3 +86,10 @@ def test_unreadable_run_exits_2(tmp_path, capsys):
     assert leaderboard.main([str(tmp_path / "missing")]) == leaderboard.EXIT_USAGE
     err = capsys.readouterr().err
     assert "no run.json" in err and len(err.strip().splitlines()) == 1
+
+
+def test_leaderboard_of_real_runner_directories(runner_dirs, capsys):
+    assert leaderboard.main([str(runner_dirs["random"]), str(runner_dirs["expert"])]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("== board 1: suite fake (version 3)")
+    assert lines[2].startswith("expert") and lines[3].startswith("random")  # sorted by success

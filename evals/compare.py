@@ -18,59 +18,18 @@ import argparse
 import json
 import math
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from evals.compare_stats import fisher_exact, holm_adjust, mcnemar_exact, min_attainable_p, newcombe_interval
+from evals.run_dir import RunDirError, load_run
 
 EXIT_OK, EXIT_REGRESSION, EXIT_USAGE = 0, 1, 2
 GROUP_COLUMNS = {"case": "case_id", "task": "task", "embodiment": "embodiment"}
 KEY = ["case_id", "seed"]
 ADJUSTMENTS = ("none", "holm")
-
-
-class RunDirError(ValueError):
-    """A run directory that cannot be read (message says which file and why)."""
-
-
-@dataclass(frozen=True)
-class RunData:
-    path: Path
-    info: dict
-    episodes: pd.DataFrame
-
-
-def load_run(path: str | Path) -> RunData:
-    """run.json + episodes.parquet of a run directory (the episodes/ parts of an unfinished run otherwise).
-
-    Shared by `evals.leaderboard` and `evals.html_report`.
-    """
-    path = Path(path)
-    try:
-        info = json.loads((path / "run.json").read_text())
-    except FileNotFoundError:
-        raise RunDirError(f"{path}: not a run directory (no run.json)") from None
-    except (OSError, json.JSONDecodeError) as e:
-        raise RunDirError(f"{path}/run.json: unreadable ({e})") from None
-    parts = sorted((path / "episodes").glob("*.parquet"))
-    try:
-        if (path / "episodes.parquet").is_file():
-            episodes = pd.read_parquet(path / "episodes.parquet")
-        elif parts:  # an interrupted or running run: its finished episodes
-            episodes = pd.concat([pd.read_parquet(f) for f in parts], ignore_index=True)
-        else:
-            raise RunDirError(f"{path}: no episodes.parquet and no finished episodes")
-    except (OSError, ValueError) as e:
-        if isinstance(e, RunDirError):
-            raise
-        raise RunDirError(f"{path}: episodes unreadable ({e})") from None
-    missing = {"case_id", "seed", "success", "termination_reason"} - set(episodes.columns)
-    if missing:
-        raise RunDirError(f"{path}: episodes lack columns {sorted(missing)}")
-    return RunData(path, info, episodes)
 
 
 def comparability_problems(base: Any, cand: Any) -> list[str]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from evals.columns import VARIATION_PREFIX
-from evals.compare import RunData, RunDirError, load_run
+from evals.run_dir import RunData, RunDirError, load_run
 from evals.stats import percentiles, summarize, wilson_interval
 
 EXIT_OK, EXIT_USAGE = 0, 2

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from evals.compare import RunData, RunDirError, format_rows, load_run
+from evals.compare import format_rows
+from evals.run_dir import RunData, RunDirError, load_run
 from evals.stats import wilson_interval
 
 EXIT_OK, EXIT_USAGE = 0, 2

@@ -70,3 +70,30 @@ def test_episode_flow_resets_and_never_recompiles(policy):
     assert np.abs(changed[1]["actions"] - outs[1]["actions"]).max() > 1e-4
     # chunks, episodes and prompts reuse the compilations of the first episode
     assert policy.compiles.total == compiled, dict(policy.compiles)
+
+
+@pytest.mark.slow
+def test_components_restore_from_an_orbax_checkpoint(tmp_path):
+    import jax
+    from flax import nnx
+
+    from dreamzero_jax.configs import get_config
+    from dreamzero_jax.convert.orbax_io import save_state
+    from dreamzero_jax.inference.components import build_components
+    from dreamzero_jax.inference.normalization import NormStats, default_stats
+
+    config = get_config("tiny")
+    saved = build_components(config, None, seed=0)
+    for name in ("dit", "vae", "t5", "clip"):
+        save_state(tmp_path / name, nnx.state(getattr(saved, name), nnx.Param))
+    default_stats().save(tmp_path / "normalization.json")
+    restored = build_components(config, tmp_path, seed=5)  # other random init, then overwritten
+    for name in ("dit", "vae", "t5", "clip"):
+        want = jax.tree.leaves(nnx.state(getattr(saved, name), nnx.Param))
+        got = jax.tree.leaves(nnx.state(getattr(restored, name), nnx.Param))
+        assert len(want) == len(got) and all(np.array_equal(a, b) for a, b in zip(want, got, strict=True)), (
+            name
+        )
+    np.testing.assert_array_equal(NormStats.load(tmp_path).action.high, default_stats().action.high)
+    with pytest.raises(FileNotFoundError, match="dit/"):
+        build_components(config, tmp_path / "nowhere", seed=0)

@@ -1,4 +1,4 @@
-"""DiT step caching schedules, frame preparation, normalisation and the compile counter (fast, no model)."""
+"""Frame preparation, normalisation and the compile counter (fast, no model)."""
 
 from __future__ import annotations
 
@@ -10,46 +10,6 @@ import pytest
 from dreamzero_jax.inference.compile_counter import CompileCounter, counted_jit
 from dreamzero_jax.inference.frames import FRAMES_PER_CHUNK, FrameBuffer, block_clip, reset_image
 from dreamzero_jax.inference.normalization import MinMax, NormStats, default_stats
-from dreamzero_jax.inference.step_skipping import get_schedule, mask_schedule, static_mask
-
-
-def run_schedule(name: str, similarity: float, num_steps: int = 16) -> list[int]:
-    """Steps a schedule runs the DiT at when consecutive predictions have cosine ``similarity``."""
-    skip_after = get_schedule(name, num_steps, 8)
-    v_prev = jnp.array([[1.0, 0.0, 0.0, 0.0]])
-    v = jnp.array(
-        [[similarity, np.sqrt(max(1 - similarity**2, 0.0)), 0.0, 0.0]]
-    )  # unit vector at that cosine
-    ran, step = [], 0
-    while step < num_steps:
-        ran.append(step)
-        step += int(skip_after(jnp.int32(step), jnp.int32(len(ran)), v, v_prev)) + 1
-    return ran
-
-
-def test_static_mask_is_upstreams_eight_step_mask():
-    assert np.flatnonzero(static_mask(16, 8)).tolist() == [0, 1, 2, 6, 10, 13, 14, 15]
-    assert run_schedule("static", 0.0) == [0, 1, 2, 6, 10, 13, 14, 15]
-    assert run_schedule("off", 1.0) == list(range(16))
-    assert static_mask(10, 8).all()  # no upstream table for 10 steps: run everything
-
-
-def test_dynamic_schedule_skips_four_above_095_and_two_above_093():
-    # low similarity: every step runs
-    assert run_schedule("dynamic", 0.5) == list(range(16))
-    # very similar: 2 warm-up steps, then skip 4 / run 1 repeatedly
-    assert run_schedule("dynamic", 0.99) == [0, 1, 6, 11]
-    # between the thresholds: skip 2 / run 1
-    assert run_schedule("dynamic", 0.94) == [0, 1, 4, 7, 10, 13]
-    # exactly at a threshold does not count (strict >, as upstream)
-    assert run_schedule("dynamic", 0.93) == list(range(16))
-
-
-def test_unknown_schedule_is_rejected():
-    with pytest.raises(ValueError, match="off"):
-        get_schedule("sometimes", 16, 8)
-    with pytest.raises(ValueError, match="first"):
-        mask_schedule(np.array([False, True]))
 
 
 def test_frame_buffer_gives_one_frame_then_four_padded():

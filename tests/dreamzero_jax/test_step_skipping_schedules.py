@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from dreamzero_jax.inference.step_skipping import SkipState, cosine_similarity, get_schedule, static_mask
+from dreamzero_jax.inference.step_skipping import cosine_similarity, get_schedule, mask_schedule, static_mask
 
 
 def _pair(sim: float) -> tuple[jax.Array, jax.Array]:
@@ -18,22 +18,20 @@ def _pair(sim: float) -> tuple[jax.Array, jax.Array]:
 
 
 def simulate(name: str, similarities: list[float], num_dit_steps: int = 8) -> list[int]:
-    """Steps that run when the last two DiT predictions have ``similarities[k]`` at step k (jitted scan)."""
-    decide = get_schedule(name, len(similarities), num_dit_steps)
-    pairs = [_pair(s) for s in similarities]
-    v_last = jnp.stack([p[0] for p in pairs])
-    v_prev = jnp.stack([p[1] for p in pairs])
+    """Steps that run the DiT when the last two predictions have cosine ``similarities[k]`` as seen at step k.
 
-    @jax.jit
-    def loop(v_last, v_prev):
-        def body(state, xs):
-            i, a, b = xs
-            run, state = decide(state, i, a, b)
-            return state.after_run(run), run
-
-        return jax.lax.scan(body, SkipState.initial(), (jnp.arange(len(similarities)), v_last, v_prev))[1]
-
-    return [int(i) for i in np.flatnonzero(np.asarray(loop(v_last, v_prev)))]
+    Upstream decides at step k from the predictions of earlier passes; ``skip_after`` decides right after the
+    pass at step k - 1 (counting passes as the sampler does, this one included), so it sees ``similarities[k]``.
+    """
+    n = len(similarities)
+    skip_after = get_schedule(name, n, num_dit_steps)
+    runs: list[int] = []
+    step = 0
+    while step < n:
+        runs.append(step)
+        v_last, v_prev = _pair(similarities[step + 1] if step + 1 < n else 0.0)
+        step += 1 + int(skip_after(jnp.int32(step), jnp.int32(len(runs)), v_last, v_prev))
+    return runs
 
 
 def test_static_masks_follow_upstream(fixtures_dir):
@@ -73,3 +71,5 @@ def test_cosine_similarity_is_per_sample_then_batch_mean():
 def test_unknown_schedule_names_the_valid_ones():
     with pytest.raises(ValueError, match="dynamic"):
         get_schedule("sometimes", 16, 8)
+    with pytest.raises(ValueError, match="first"):
+        mask_schedule(np.array([False, True]))

@@ -8,8 +8,9 @@ the raw robosuite loop on the very same underlying env (`env.unwrapped.scene.ste
 action), with cameras off and with the three DROID cameras at 180x320. For the raw camera case the cameras are
 rendered the way robosuite's camera observables do it (`sim.render` on robosuite's offscreen context, flipped).
 Both loops replay the same joint-position action sequence from the same reset state; the two are interleaved in
-`--repeats` chunks (alternating which goes first) and the fastest chunk of each is kept, so load from other
-processes on a shared machine hurts both sides alike. `ratio` = our time per step / raw time per step.
+`--repeats` chunks (alternating which goes first) and the fastest chunk of each is kept. steps/s are wall-clock;
+`ratio` = our CPU time / raw CPU time (this process, all threads), which other processes' load on a shared
+machine barely disturbs, unlike wall-clock ratios.
 
 The last line is machine-readable:
     summary: wrapper_overhead=<worst ratio over tasks and camera settings> steps_per_s_nocam=<median over tasks>
@@ -49,29 +50,42 @@ def to_raw(actions: np.ndarray) -> np.ndarray:
     return raw
 
 
-def _time_ours(env, actions) -> float:
+def _clock() -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process, all threads: includes Mesa's software-rendering threads)."""
+    return time.perf_counter(), time.process_time()
+
+
+def _since(start: tuple[float, float]) -> tuple[float, float]:
+    wall, cpu = _clock()
+    return wall - start[0], cpu - start[1]
+
+
+def _time_ours(env, actions) -> tuple[float, float]:
     env.reset(seed=0)
-    start = time.perf_counter()
+    start = _clock()
     for a in actions:
         env.step(a)
-    return time.perf_counter() - start
+    return _since(start)
 
 
-def _time_raw(env, raw_actions, cameras: tuple[str, ...]) -> float:
+def _time_raw(env, raw_actions, cameras: tuple[str, ...]) -> tuple[float, float]:
     env.reset(seed=0)  # same start state as ours; the timed loop below touches only robosuite
     scene = env.unwrapped.scene
     names = [mujoco_camera_name(c) for c in cameras]
     h, w = IMAGE_SIZE
-    start = time.perf_counter()
+    start = _clock()
     for a in raw_actions:
         scene.step(a)
         for name in names:
             scene.sim.render(width=w, height=h, camera_name=name)[::-1]
-    return time.perf_counter() - start
+    return _since(start)
 
 
 def measure(task: str, embodiment: str, cameras: tuple[str, ...], steps: int, repeats: int) -> dict:
-    """Best-of-`repeats` seconds per step for ours and raw on one task; both loops share one env instance."""
+    """Best-of-`repeats` wall-clock steps/s for ours and raw on one task, and the ratio of their best CPU times.
+
+    Both loops share one env instance.
+    """
     env = envs.make(task, embodiment, cameras=cameras, image_size=IMAGE_SIZE)
     try:
         if cameras:
@@ -94,8 +108,9 @@ def measure(task: str, embodiment: str, cameras: tuple[str, ...], steps: int, re
                 ours.append(_time_ours(env, actions))
     finally:
         env.close()
-    t_ours, t_raw = min(ours) / steps, min(raw) / steps
-    return {"ours_sps": 1.0 / t_ours, "raw_sps": 1.0 / t_raw, "ratio": t_ours / t_raw}
+    wall_ours, wall_raw = min(w for w, _ in ours) / steps, min(w for w, _ in raw) / steps
+    cpu_ours, cpu_raw = min(c for _, c in ours), min(c for _, c in raw)
+    return {"ours_sps": 1.0 / wall_ours, "raw_sps": 1.0 / wall_raw, "ratio": cpu_ours / cpu_raw}
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -28,7 +28,6 @@ def recorded(fixtures_dir):
     return model, dict(np.load(root / "forward_infer.npz"))
 
 
-@pytest.mark.slow
 def test_two_chunks_match_the_original(recorded):
     model, f = recorded
     # fixture settings: cfg 5, 16 UniPC steps with shift 5, static DiT mask of 8 steps, KV cache

@@ -1,4 +1,4 @@
-"""The chunk sampler on a random tiny DiT: KV cache vs full recompute, CFG, compile counts (slow: compiles)."""
+"""The chunk sampler on a random tiny DiT: KV cache vs full recompute, CFG, compile counts."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from dreamzero_jax.configs.dit import DiTConfig
 from dreamzero_jax.inference.sampler import ChunkInputs, ChunkSampler, Conditioning, SamplerConfig
 from dreamzero_jax.models.dit import CausalWanDiT
 
-pytestmark = pytest.mark.slow
 HW = (8, 12)
 CHUNKS = 4  # max_chunk_size 4: a 9-frame window holds 4 chunks before the head resets
 

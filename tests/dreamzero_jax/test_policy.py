@@ -31,7 +31,6 @@ def policy():
     return DreamZeroPolicy.from_config("tiny", seed=0)
 
 
-@pytest.mark.slow
 def test_episode_flow_resets_and_never_recompiles(policy):
     meta = policy.metadata
     assert meta["action_dim"] == 8 and meta["chunk_length"] == 4 and meta["cameras"] == DROID_CAMERAS

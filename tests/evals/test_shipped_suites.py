@@ -29,7 +29,7 @@ def test_shipped_suites_match_schema(path):
 def test_smoke_is_small():
     suite = load_suite(SMOKE, default_backend())
     specs = expand(suite)
-    assert 4 <= len(suite.cases) <= 6 and len(specs) <= 12
+    assert 4 <= len(suite.cases) <= 10 and len(specs) <= 12
     assert all(s.horizon <= 150 for s in specs)
     assert len({s.task for s in specs}) >= 3 and len({s.embodiment for s in specs}) >= 2
 

@@ -31,6 +31,23 @@ AGENTS = {
 }
 
 
+def rollout(env, agent, seed: int) -> tuple[bool, int, dict]:
+    """One episode: `env.reset(seed)`, `agent.reset()`, then `agent.act(obs)` until success or the horizon.
+
+    Returns (success at any step, steps taken, the last step's info).
+    """
+    obs, info = env.reset(seed=seed)
+    agent.reset()
+    success, steps = False, 0
+    for _ in range(env.unwrapped.horizon):
+        obs, _, terminated, truncated, info = env.step(agent.act(obs))
+        steps += 1
+        success |= bool(info["success"])
+        if terminated or truncated:
+            break
+    return success, steps, info
+
+
 def run_cell(
     task: str,
     embodiment: str,
@@ -48,16 +65,8 @@ def run_cell(
     successes, failed, steps = 0, [], 0
     try:
         for seed in range(first_seed, first_seed + seeds):
-            obs, _ = env.reset(seed=seed)
-            policy = AGENTS[agent](env, seed)
-            policy.reset()
-            success = False
-            for _ in range(env.unwrapped.horizon):
-                obs, _, terminated, truncated, info = env.step(policy.act(obs))
-                steps += 1
-                success |= bool(info["success"])
-                if terminated or truncated:
-                    break
+            success, n, _ = rollout(env, AGENTS[agent](env, seed), seed)
+            steps += n
             successes += success
             if not success:
                 failed.append(seed)

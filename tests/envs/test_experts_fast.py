@@ -6,18 +6,13 @@ import pytest
 
 import envs
 from envs.experts import ZeroAgent, make_expert
+from envs.experts.evaluate import rollout
 
 MY_TASKS = ("Lift", "CubeInBowl", "CanInMug", "FruitInBin")
 
 
 def run_episode(env, agent, seed: int) -> bool:
-    obs, _ = env.reset(seed=seed)
-    agent.reset()
-    for _ in range(env.unwrapped.horizon):
-        obs, _, terminated, truncated, info = env.step(agent.act(obs))
-        if terminated or truncated:
-            break
-    return bool(info["success"])
+    return rollout(env, agent, seed)[0]
 
 
 @pytest.mark.parametrize("task", MY_TASKS)

@@ -7,7 +7,7 @@ import pytest
 
 import envs
 from envs.experts import make_expert
-from envs.experts.evaluate import run_cell
+from envs.experts.evaluate import rollout, run_cell
 
 TASK = "PushToTarget"
 
@@ -69,14 +69,8 @@ def test_target_marker_does_not_collide(env):
 
 def test_expert_pushes(env):
     for seed in (0, 1):
-        obs, _ = env.reset(seed=seed)
-        expert = make_expert(env)
-        expert.reset()
-        for _ in range(env.unwrapped.horizon):
-            obs, _, terminated, _, info = env.step(expert.act(obs))
-            if terminated:
-                break
-        assert info["success"], f"seed {seed}: stages {info['stages']}"
+        success, _, info = rollout(env, make_expert(env), seed)
+        assert success, f"seed {seed}: stages {info['stages']}"
 
 
 @pytest.mark.slow

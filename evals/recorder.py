@@ -92,6 +92,30 @@ def _unify_variation_types(tables: list[pa.Table]) -> list[pa.Table]:
     return out
 
 
+def episode_parts(episodes_dir: Path, case_order: list[str] | tuple[str, ...] = ()) -> list[Path]:
+    """The per-episode part files of a run, sorted by (case order, case id, seed)."""
+    rank = {cid: i for i, cid in enumerate(case_order)}
+
+    def sort_key(path: Path) -> tuple[int, str, int]:
+        case_id, _, seed = path.stem.rpartition(PART_SEPARATOR)
+        return rank.get(case_id, len(rank)), case_id, int(seed)
+
+    return sorted(Path(episodes_dir).glob("*.parquet"), key=sort_key)
+
+
+def merge_episode_parts(parts: list[Path]) -> pa.Table:
+    """One episode table from part files: variation columns unified and placed after the fixed columns."""
+    tables = _unify_variation_types([pq.read_table(p) for p in parts])
+    episodes = (
+        pa.concat_tables(tables, promote_options="permissive") if tables else EPISODE_SCHEMA.empty_table()
+    )
+    var_cols = sorted(c for c in episodes.column_names if c.startswith(VARIATION_PREFIX))
+    fixed = [
+        c for c in EPISODE_SCHEMA.names if c in episodes.column_names
+    ]  # parts the recorder wrote have all
+    return episodes.select(fixed + var_cols)
+
+
 class RunRecorder:
     def __init__(self, run_dir: str | Path):
         self.run_dir = Path(run_dir)
@@ -149,20 +173,8 @@ class RunRecorder:
 
     def consolidate(self, case_order: list[str]) -> tuple[pa.Table, pa.Table]:
         """Merge the parts into episodes.parquet / steps.parquet sorted by (case order, seed[, step])."""
-        rank = {cid: i for i, cid in enumerate(case_order)}
-
-        def sort_key(path: Path) -> tuple[int, int]:
-            case_id, _, seed = path.stem.rpartition(PART_SEPARATOR)
-            return rank.get(case_id, len(rank)), int(seed)
-
-        parts = sorted(self.episodes_dir.glob("*.parquet"), key=sort_key)
-        episode_parts = _unify_variation_types([pq.read_table(p) for p in parts])
-        if episode_parts:
-            episodes = pa.concat_tables(episode_parts, promote_options="permissive")
-        else:
-            episodes = EPISODE_SCHEMA.empty_table()
-        var_cols = sorted(c for c in episodes.column_names if c.startswith(VARIATION_PREFIX))
-        episodes = episodes.select(list(EPISODE_SCHEMA.names) + var_cols)
+        parts = episode_parts(self.episodes_dir, case_order)
+        episodes = merge_episode_parts(parts)
         step_parts = [
             pq.read_table(self.steps_dir / p.name) for p in parts if (self.steps_dir / p.name).exists()
         ]

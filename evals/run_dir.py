@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from evals.recorder import episode_parts, merge_episode_parts
+
 
 class RunDirError(ValueError):
     """A run directory that cannot be read (message says which file and why)."""
@@ -32,12 +34,14 @@ def load_run(path: str | Path) -> RunData:
         raise RunDirError(f"{path}: not a run directory (no run.json)") from None
     except (OSError, json.JSONDecodeError) as e:
         raise RunDirError(f"{path}/run.json: unreadable ({e})") from None
-    parts = sorted((path / "episodes").glob("*.parquet"))
+    parts = episode_parts(path / "episodes")
     try:
         if (path / "episodes.parquet").is_file():
             episodes = pd.read_parquet(path / "episodes.parquet")
-        elif parts:  # an interrupted or running run: its finished episodes
-            episodes = pd.concat([pd.read_parquet(f) for f in parts], ignore_index=True)
+        elif (
+            parts
+        ):  # an interrupted or running run: its finished episodes, merged as the recorder merges them
+            episodes = merge_episode_parts(parts).to_pandas()
         else:
             raise RunDirError(f"{path}: no episodes.parquet and no finished episodes")
     except (OSError, ValueError) as e:

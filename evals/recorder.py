@@ -110,9 +110,8 @@ def merge_episode_parts(parts: list[Path]) -> pa.Table:
         pa.concat_tables(tables, promote_options="permissive") if tables else EPISODE_SCHEMA.empty_table()
     )
     var_cols = sorted(c for c in episodes.column_names if c.startswith(VARIATION_PREFIX))
-    fixed = [
-        c for c in EPISODE_SCHEMA.names if c in episodes.column_names
-    ]  # parts the recorder wrote have all
+    # Parts the recorder wrote have every fixed column; hand-made partial tables keep the ones they have.
+    fixed = [c for c in EPISODE_SCHEMA.names if c in episodes.column_names]
     return episodes.select(fixed + var_cols)
 
 

@@ -114,9 +114,13 @@ def read_document(path: str | Path) -> dict[str, Any]:
     """Parse and schema-check a suite file (no env package needed)."""
     p = Path(path)
     try:
-        text = p.read_text()
+        text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise SuiteError(f"{path}: cannot read suite file ({e.strerror or e})") from None
+    except UnicodeDecodeError as e:
+        raise SuiteError(
+            f"{path}: not a UTF-8 text file (byte {e.start}); a suite is a JSON document"
+        ) from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:

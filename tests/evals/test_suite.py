@@ -11,8 +11,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # importlib mode: make the helpers importable
 from runner_helpers import fake_env, run_cli, run_main, suite_doc, write_suite
 
-from evals.spec import derive_env_seed
-from evals.suite import SuiteError, expand, filter_specs, load_suite
+from evals.runner.spec import derive_env_seed
+from evals.runner.suite import SuiteError, expand, filter_specs, load_suite
 
 BACKEND = fake_env.fake_backend()
 
@@ -62,7 +62,7 @@ def test_env_seed_is_stable_across_interpreters():
     import subprocess
     import sys
 
-    code = "from evals.spec import derive_env_seed; print(derive_env_seed('cube', 3))"
+    code = "from evals.runner.spec import derive_env_seed; print(derive_env_seed('cube', 3))"
     outs = {
         subprocess.run(
             [sys.executable, "-c", code],

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from evals.backend import default_backend
-from evals.columns import STEP_SCHEMA
-from evals.env_cache import EnvCache
-from evals.spec import EpisodeSpec
+from evals.runner.backend import default_backend
+from evals.runner.columns import STEP_SCHEMA
+from evals.runner.env_cache import EnvCache
+from evals.runner.spec import EpisodeSpec
 
 
 @dataclass

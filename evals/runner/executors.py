@@ -17,9 +17,9 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from evals.episode import EpisodeResult, error_result
-from evals.spec import EpisodeSpec
-from evals.worker import EpisodeWorker, JobConfig
+from evals.runner.episode import EpisodeResult, error_result
+from evals.runner.spec import EpisodeSpec
+from evals.runner.worker import EpisodeWorker, JobConfig
 
 
 class WorkerStartError(RuntimeError):

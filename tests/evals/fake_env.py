@@ -16,7 +16,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from evals.backend import EnvBackend
+from evals.runner.backend import EnvBackend
 
 TASKS = ("FakeReach", "FakeCrash")
 EMBODIMENTS = ("panda", "ur5e")

@@ -4,7 +4,7 @@ Every problem raises `SuiteError` with ONE line naming the file, the case and th
 print it and exit 2 before any episode runs.
 
 Example:
-    >>> from evals.backend import default_backend
+    >>> from evals.runner.backend import default_backend
     >>> suite = load_suite("test_cases/smoke.json", default_backend())  # doctest: +SKIP
     >>> specs = filter_specs(expand(suite), cases=["cube*"], tags=[])  # doctest: +SKIP
 """
@@ -20,11 +20,11 @@ from typing import Any
 
 import jsonschema
 
-from evals.backend import EnvBackend
-from evals.spec import EpisodeSpec
+from evals.runner.backend import EnvBackend
+from evals.runner.spec import EpisodeSpec
 
 FORMAT_VERSION = 1
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "test_cases" / "schema.json"
+SCHEMA_PATH = Path(__file__).with_name("schema.json")  # package data: ships in the wheel
 
 # Values used when neither the case nor the suite's defaults set a field. `instruction` and `horizon`
 # come from `envs.task_info(task)` instead.
@@ -114,9 +114,13 @@ def read_document(path: str | Path) -> dict[str, Any]:
     """Parse and schema-check a suite file (no env package needed)."""
     p = Path(path)
     try:
-        text = p.read_text()
+        text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise SuiteError(f"{path}: cannot read suite file ({e.strerror or e})") from None
+    except UnicodeDecodeError as e:
+        raise SuiteError(
+            f"{path}: not a UTF-8 text file (byte {e.start}); a suite is a JSON document"
+        ) from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:

@@ -12,8 +12,8 @@ import json
 from collections import OrderedDict
 from typing import Any
 
-from evals.backend import EnvBackend
-from evals.spec import EpisodeSpec
+from evals.runner.backend import EnvBackend
+from evals.runner.spec import EpisodeSpec
 
 
 class EnvCache:

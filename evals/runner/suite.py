@@ -27,19 +27,30 @@ FORMAT_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("schema.json")  # package data: ships in the wheel
 
 # Values used when neither the case nor the suite's defaults set a field. `instruction` and `horizon`
-# come from `envs.task_info(task)` instead.
-BUILTIN_DEFAULTS: dict[str, Any] = {
-    "embodiment": "panda",
+# come from `envs.task_info(task)` instead; the env options come from `envs.EnvConfig` (see `builtin_defaults`).
+RUNNER_DEFAULTS: dict[str, Any] = {
     "open_loop_horizon": 8,  # DROID clients execute 8 actions of each predicted chunk
-    "action_space": "joint_position",
-    "cameras": ["exterior_image_0_left", "exterior_image_1_left", "wrist_image_left"],
-    "image_size": [180, 320],
-    "control_freq": 15,
     "stop_on_success": True,
     "variations": {},
     "tags": [],
     "seed_start": 0,
 }
+
+
+def builtin_defaults() -> dict[str, Any]:
+    """The runner's defaults plus the env defaults of `envs.EnvConfig`, spelled as in a suite file."""
+    # Imported here so that reading and schema-checking a suite file needs no simulator.
+    from envs.config import EnvConfig
+
+    env = EnvConfig()
+    return {
+        "embodiment": env.embodiment,
+        "action_space": env.action_space,
+        "cameras": list(env.cameras),
+        "image_size": list(env.image_size),
+        "control_freq": env.control_freq,
+        **RUNNER_DEFAULTS,
+    }
 
 
 class SuiteError(ValueError):
@@ -142,7 +153,7 @@ def merge_case(defaults: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]
     """Builtin defaults < suite defaults < case. Tags concatenate; variations merge key by key;
     a case's `seeds` replaces inherited `num_trials`/`seed_start` and vice versa."""
     merged: dict[str, Any] = {}
-    for layer in (BUILTIN_DEFAULTS, defaults, case):
+    for layer in (builtin_defaults(), defaults, case):
         if "seeds" in layer:
             merged.pop("num_trials", None)
         if "num_trials" in layer:

@@ -113,14 +113,14 @@ def _build(spec: EpisodeSpec, factory: Any, cache: EnvCache, video_cams: tuple[s
     cams = _union(cache.policy_cameras or (), video_cams)
     env = cache.get(spec, cams)
     policy = factory.for_episode(env, seed=spec.env_seed, episode_key=spec.episode_key)
-    needed = tuple(policy.metadata.get("cameras") or ())
+    needed = policy.metadata.cameras
     if cache.policy_cameras is None:
         cache.policy_cameras = needed
     if not set(needed) <= set(cams):
         cams = _union(needed, video_cams)
         env = cache.get(spec, cams)
         policy = factory.for_episode(env, seed=spec.env_seed, episode_key=spec.episode_key)
-    wanted_space = policy.metadata.get("action_space")
+    wanted_space = policy.metadata.action_space
     if wanted_space and wanted_space != spec.action_space:
         raise ValueError(
             f"policy acts in {wanted_space!r} but case {spec.case_id!r} uses {spec.action_space!r}"
@@ -137,7 +137,7 @@ def run_episode(
 ) -> EpisodeResult:
     """Run one episode. `record_video` renders `spec.cameras` and returns the tiled frames; frames are also
     returned whenever the policy's cameras already include all of `spec.cameras`."""
-    from evals.wrappers import ChunkedPolicyWrapper  # policies engineer's adapter; imported late on purpose
+    from evals.contract.adapter import ChunkedPolicyWrapper  # imported late on purpose
 
     cache = env_cache if env_cache is not None else EnvCache(default_backend())
     t_start = time.perf_counter()

@@ -8,6 +8,7 @@ Library use (tests inject a fake env package and policy builder the same way):
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import signal
 import sys
@@ -48,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: expert)",
     )
     p.add_argument("--checkpoint", help="checkpoint for --policy dreamzero (default: tiny random weights)")
+    p.add_argument(
+        "--policy-opt",
+        action="append",
+        metavar="KEY=VALUE",
+        help="policy option, repeatable (e.g. dreamzero config=tiny, random seed=3); see docs/runner.md",
+    )
     p.add_argument(
         "--cases",
         action="append",
@@ -218,6 +225,7 @@ def main(
     """CLI entry point; `backend` / `policy_builder` are injection points for tests (defaults: real ones)."""
     args = build_parser().parse_args(argv)
     from evals.backend import default_backend
+    from evals.policies.options import parse_policy_opts, with_options
     from evals.suite import SuiteError
     from evals.worker import build_policy_factory
 
@@ -229,8 +237,15 @@ def main(
         if args.list:
             _list(specs)
             return EXIT_OK
+        if plan["previous"] is not None and args.policy_opt:
+            raise UsageError("--resume reuses the run's policy options; drop --policy-opt")
         try:
-            factory = policy_builder(plan["policy_spec"], checkpoint=plan["checkpoint"], options={})
+            options = parse_policy_opts(args.policy_opt)
+            if plan["previous"] is not None:
+                options = dict((plan["previous"].get("policy") or {}).get("options") or {})
+            # Bound into the builder so that spawned workers build the policy with the same options.
+            policy_builder = functools.partial(with_options, policy_builder, options)
+            factory = policy_builder(plan["policy_spec"], checkpoint=plan["checkpoint"])
         except ValueError as e:  # PolicySpecError is a ValueError
             raise UsageError(str(e).splitlines()[0] if str(e) else repr(e)) from None
     except (UsageError, SuiteError) as e:

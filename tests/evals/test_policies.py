@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evals.contract.adapter import ChunkedPolicyWrapper
 from evals.policies import PolicyFactory, PolicySpecError
 from evals.policies import dreamzero as dz
 from evals.policies.baselines import ActionSpec, RandomPolicy, ZeroPolicy
 from evals.policies.registry import ExpertBuilder
 from evals.policies.replay import ReplayError
-from evals.wrappers import ChunkedPolicyWrapper
 from tests.evals.policy_fakes import PANDA_HIGH, PANDA_LOW, FakeEnv, FakeExpert
 
 KEY = {"case_id": "cube_0", "seed": 3}
@@ -40,7 +40,8 @@ def wrapped(policy, env, horizon=8):
         ("replay", {}, r"needs an argument: replay:<steps.parquet>"),
         ("expert:fast", {}, r"takes no argument"),
         ("zero", {"checkpoint": "w.safetensors"}, r"--checkpoint is only used by --policy dreamzero"),
-        ("random", {"options": {"temperature": 1}}, r"unknown option\(s\) \['temperature'\].*allowed: none"),
+        ("zero", {"options": {"temperature": 1}}, r"unknown option\(s\) \['temperature'\].*allowed: none"),
+        ("random", {"options": {"seed": "x"}}, r"option seed='x' for policy 'random'"),
         ("remote:localhost", {}, r"expected remote:<host>:<port>"),
         ("remote:localhost:99999", {}, r"expected remote:<host>:<port>"),
         ("remote:127.0.0.1:1", {"options": {"connect_timeout": "soon"}}, r"connect_timeout='soon'"),
@@ -70,7 +71,15 @@ def test_describe_is_json_and_names_the_policy():
         "spec": "random",
         "checkpoint": None,
         "options": {},
-        "metadata": {"name": "random", "chunk_length": 1, "cameras": []},
+        "metadata": {
+            "name": "random",
+            "action_space": None,
+            "action_dim": None,
+            "cameras": [],
+            "image_size": None,
+            "chunk_length": 1,
+            "config": {},
+        },
     }
 
 
@@ -79,8 +88,8 @@ def test_expert_is_requeried_every_step_and_built_fresh_per_episode():
     env = FakeEnv()
     builder = ExpertBuilder(make_agent=FakeExpert)
     policy = builder.for_episode(env, 0, KEY)
-    assert policy.metadata["chunk_length"] == 1 and policy.metadata["cameras"] == ()
-    assert policy.metadata["action_dim"] == 8 and policy.metadata["action_space"] == "joint_position"
+    assert policy.metadata.chunk_length == 1 and policy.metadata.cameras == ()
+    assert policy.metadata.action_dim == 8 and policy.metadata.action_space == "joint_position"
     w = wrapped(policy, env)
     steps = [w.act(env.observation()) for _ in range(3)]
     assert all(info.policy_called for _, info in steps)
@@ -158,7 +167,7 @@ def test_replay_resends_the_recorded_actions_of_the_matching_episode(tmp_path, l
     path = tmp_path / "steps.parquet"
     frame.to_parquet(path)
     factory = PolicyFactory.from_spec(f"replay:{path}")
-    assert factory.describe()["metadata"]["episodes"] == 3
+    assert factory.describe()["metadata"]["config"]["episodes"] == 3
     policy = factory.for_episode(FakeEnv(), seed=3, episode_key=KEY)
     got = np.concatenate([policy.infer({})["actions"] for _ in range(5)])
     expected = (
@@ -237,7 +246,7 @@ def test_dreamzero_builds_once_warns_about_random_weights_and_reseeds_per_episod
 
 def test_importing_evals_policies_does_not_import_jax_or_the_simulator():
     code = (
-        "import sys, evals.policies, evals.wrappers, evals.policies.remote, evals.serve.server\n"
+        "import sys, evals.policies, evals.contract, evals.policies.remote, evals.serve.server\n"
         "evals.policies.PolicyFactory.from_spec('zero')\n"
         "heavy = [m for m in ('jax', 'flax', 'mujoco', 'robosuite', 'envs') if m in sys.modules]\n"
         "print(heavy)\n"

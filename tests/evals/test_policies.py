@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 import types
-from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -19,7 +18,7 @@ from evals.policies import dreamzero as dz
 from evals.policies.baselines import ActionSpec, RandomPolicy, ZeroPolicy
 from evals.policies.registry import ExpertBuilder
 from evals.policies.replay import ReplayError
-from tests.evals.policy_fakes import PANDA_HIGH, PANDA_LOW, FakeEnv, FakeExpert
+from tests.evals.policy_fakes import PANDA_HIGH, PANDA_LOW, FakeDreamZero, FakeEnv, FakeExpert
 
 KEY = {"case_id": "cube_0", "seed": 3}
 
@@ -202,43 +201,19 @@ def test_dreamzero_unavailable_is_a_spec_error(monkeypatch):
         PolicyFactory.from_spec("dreamzero")
 
 
-class _FakeDreamZero:
-    built: ClassVar[list] = []
-
-    def __init__(self, config_name, checkpoint, seed):
-        self.metadata = {
-            "name": "dreamzero",
-            "action_dim": 8,
-            "chunk_length": 24,
-            "cameras": ("wrist_image_left",),
-        }
-        self.resets: list = []
-        _FakeDreamZero.built.append((config_name, checkpoint, seed))
-
-    @classmethod
-    def from_config(cls, *, config_name, checkpoint, seed):
-        return cls(config_name, checkpoint, seed)
-
-    def reset(self, instruction, seed=None):
-        self.resets.append((instruction, seed))
-
-    def infer(self, obs):
-        return {"actions": np.zeros((24, 8), np.float32)}
-
-
 def test_dreamzero_builds_once_warns_about_random_weights_and_reseeds_per_episode(monkeypatch, capsys):
     module = types.ModuleType("fake_inference")
-    module.DreamZeroPolicy = _FakeDreamZero
+    module.DreamZeroPolicy = FakeDreamZero
     monkeypatch.setitem(sys.modules, "fake_inference", module)
     monkeypatch.setattr(dz, "INFERENCE_MODULE", "fake_inference")
-    _FakeDreamZero.built.clear()
+    FakeDreamZero.built.clear()
     factory = PolicyFactory.from_spec("dreamzero", options={"seed": "7"})
     assert factory.describe()["metadata"] is None  # not built until an episode needs it
     first = factory.for_episode(FakeEnv(), seed=11, episode_key=KEY)
     second = factory.for_episode(FakeEnv(), seed=12, episode_key=KEY)
     first.reset("a")
     second.reset("b")
-    assert _FakeDreamZero.built == [("tiny", None, 7)]
+    assert FakeDreamZero.built == [("tiny", None, 7)]
     assert first.model is second.model and first.model.resets == [("a", 11), ("b", 12)]
     assert "RANDOM weights" in capsys.readouterr().err
     assert factory.describe()["metadata"]["chunk_length"] == 24

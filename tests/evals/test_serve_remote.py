@@ -17,8 +17,9 @@ import msgpack
 import numpy as np
 import pytest
 import websockets.asyncio.server as ws_server
+import websockets.sync.client
 
-from evals.contract import PolicyMetadata
+from evals.contract import PolicyMetadata, wire
 from evals.contract.adapter import ChunkedPolicyWrapper
 from evals.contract.images import resize_with_pad
 from evals.policies import PolicyFactory
@@ -148,6 +149,22 @@ def test_server_resets_the_policy_per_episode_and_on_a_new_prompt(echo):
         openpi.close()
     # Plain openpi clients send no reset: the server resets on the first frame and on a new prompt.
     assert echo.resets[3:] == ["c", "d"]
+
+
+def test_server_resets_when_the_session_id_changes_without_a_reset_frame(echo):
+    # A client that never sends {"endpoint": "reset"} but starts each episode with a new session_id (and the
+    # same prompt) must still get a fresh policy state per episode.
+    obs = wire.obs_to_wire({**FakeEnv().observation(), "prompt": "same task"})
+    with (
+        ServerThread(echo) as srv,
+        websockets.sync.client.connect(f"ws://127.0.0.1:{srv.port}", proxy=None) as ws,
+    ):
+        wire.unpackb(ws.recv(timeout=10))  # metadata
+        for session in ("episode-1", "episode-1", "episode-2", "episode-2", "episode-3"):
+            ws.send(wire.packb({**obs, "session_id": session}))
+            assert wire.unpackb(ws.recv(timeout=10))["actions"].shape == (4, 8)
+    assert echo.resets == ["same task"] * 3  # first frame, then each new session id
+    assert len(echo.received) == 5 and all("session_id" not in o for o in echo.received)
 
 
 def test_remote_policy_through_the_factory_and_the_chunk_adapter(echo):

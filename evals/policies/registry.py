@@ -256,12 +256,6 @@ def parse(spec: str, checkpoint: str | None = None, options: dict[str, Any] | No
     return PolicyChoice(spec, name, arg or None, checkpoint, typed)
 
 
-def build(spec: str, checkpoint: str | None, options: dict[str, Any]) -> tuple[str, Any]:
-    """Parse ``spec`` and build its builder; ``PolicySpecError`` with a one-line fix on any mistake."""
-    choice = parse(spec, checkpoint, options)
-    return choice.name, choice.builder()
-
-
 def build_served(choice: PolicyChoice, action_spec: ActionSpec) -> Policy:
     """The one policy ``evals.serve`` serves; ``PolicySpecError`` for kinds that need an env (expert, replay)."""
     if not choice.kind.servable:

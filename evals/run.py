@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--checkpoint", help="checkpoint for --policy dreamzero (default: tiny random weights)")
     p.add_argument(
+        "--policy-opt",
+        action="append",
+        metavar="KEY=VALUE",
+        help="policy option, repeatable (e.g. dreamzero config=tiny, random seed=3); see docs/runner.md",
+    )
+    p.add_argument(
         "--cases",
         action="append",
         metavar="GLOB",
@@ -85,9 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _request(args: argparse.Namespace) -> RunRequest:
     """The parsed flags as the typed request the runner plans from (the only use of the Namespace)."""
+    from evals.policies.options import parse_policy_opts
     from evals.runner.plan import RunRequest
 
+    try:
+        policy_options = parse_policy_opts(args.policy_opt)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     return RunRequest(
+        policy_options=policy_options,
         suite=args.suite,
         policy=args.policy,
         checkpoint=args.checkpoint,

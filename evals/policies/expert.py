@@ -11,11 +11,13 @@ from typing import Any
 
 import numpy as np
 
+from evals.contract.policy import PolicyMetadata
+
 
 class AgentPolicy:
     """Adapts a per-step agent (``reset()``, ``act(obs) -> (action_dim,)``) to the Policy interface."""
 
-    def __init__(self, agent: Any, metadata: dict[str, Any]) -> None:
+    def __init__(self, agent: Any, metadata: PolicyMetadata) -> None:
         self.agent = agent
         self.metadata = metadata
 
@@ -36,13 +38,12 @@ def default_make_expert(env: Any) -> Any:
 def expert_policy(env: Any, make_agent: Callable[[Any], Any] = default_make_expert) -> AgentPolicy:
     """The scripted expert for ``env``'s task, embodiment and action space."""
     info = env.unwrapped.spec_info
-    metadata = {
-        "name": "expert",
-        "action_space": str(info["action_space"]),
-        "action_dim": int(info["action_dim"]),
-        "cameras": (),
-        "image_size": None,
-        "chunk_length": 1,
-        "config": {"action_space": str(info["action_space"])},
-    }
+    space = str(info["action_space"])
+    metadata = PolicyMetadata(
+        name="expert",
+        action_space=space,
+        action_dim=int(info["action_dim"]),
+        chunk_length=1,
+        config={"action_space": space},
+    )
     return AgentPolicy(make_agent(env), metadata)

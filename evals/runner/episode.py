@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from evals.contract.adapter import ChunkedPolicyWrapper
 from evals.runner.backend import default_backend
 from evals.runner.columns import STEP_SCHEMA
 from evals.runner.env_cache import EnvCache
@@ -113,14 +114,14 @@ def _build(spec: EpisodeSpec, factory: Any, cache: EnvCache, video_cams: tuple[s
     cams = _union(cache.policy_cameras or (), video_cams)
     env = cache.get(spec, cams)
     policy = factory.for_episode(env, seed=spec.env_seed, episode_key=spec.episode_key)
-    needed = tuple(policy.metadata.get("cameras") or ())
+    needed = policy.metadata.cameras
     if cache.policy_cameras is None:
         cache.policy_cameras = needed
     if not set(needed) <= set(cams):
         cams = _union(needed, video_cams)
         env = cache.get(spec, cams)
         policy = factory.for_episode(env, seed=spec.env_seed, episode_key=spec.episode_key)
-    wanted_space = policy.metadata.get("action_space")
+    wanted_space = policy.metadata.action_space
     if wanted_space and wanted_space != spec.action_space:
         raise ValueError(
             f"policy acts in {wanted_space!r} but case {spec.case_id!r} uses {spec.action_space!r}"
@@ -185,8 +186,6 @@ class _Trace:
 
 def _rollout(spec: EpisodeSpec, env: Any, policy: Any, trace: _Trace) -> str:
     """Reset with the spec's env seed and step until success, truncation or the horizon; return why it ended."""
-    from evals.wrappers import ChunkedPolicyWrapper  # policies engineer's adapter; imported late on purpose
-
     obs, info = env.reset(seed=spec.env_seed)
     trace.variations = dict(info.get("variations") or {})
     wrapper = ChunkedPolicyWrapper(

@@ -15,8 +15,8 @@ import math
 import sys
 from collections import Counter
 
+from dreamzero_jax.checkpoint.models import abstract_model
 from dreamzero_jax.configs import COMPONENT_NAMES, config_names, get_config
-from dreamzero_jax.convert.abstract import abstract_model
 from dreamzero_jax.convert.apply import param_table
 from dreamzero_jax.convert.rules import ComponentUnavailable
 

@@ -1,19 +1,30 @@
 """Configs of the DreamZero JAX port: one per component (``dit``, ``vae``, ``t5``, ``clip``) plus the
-composed :class:`ModelConfig` registry used by the CLIs and the policy.
+composed :class:`ModelConfig` registry used by the CLIs, training and the policy.
 
-``CONFIGS`` maps ``"tiny"``, ``"droid_14b"`` and ``"bench"`` to a :class:`ModelConfig`; ``get_config(name)``
-looks one up. Component configs are imported lazily and optionally (a component whose config module
-does not exist yet is ``None``), and the registry is built on first access, so importing a component
-config module (``dreamzero_jax.configs.dit``) never drags in the others.
+``CONFIGS`` maps a name to a :class:`ModelConfig`; ``get_config(name)`` looks one up:
+
+* ``tiny``      -- the reference fixtures' scale (parity tests; runs on one CPU core).
+* ``small``     -- the model trained in this repository on simulated demonstrations and shipped as the
+  default ``dreamzero`` policy (sized for a 2-core CPU; see docs/decisions.md).
+* ``bench``     -- the inference benchmark's mid-sized DiT.
+* ``droid_14b`` -- DreamZero-DROID's real values.
 """
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+import jax.numpy as jnp
+
+from dreamzero_jax.configs.clip import CLIP_CONFIGS, CLIPConfig
+from dreamzero_jax.configs.dit import DIT_CONFIGS, DiTConfig
+from dreamzero_jax.configs.t5 import T5_CONFIGS, T5Config
+from dreamzero_jax.configs.vae import VAE_CONFIGS, VAEConfig
+
 COMPONENT_NAMES = ("dit", "vae", "t5", "clip")
+COMPONENT_TYPES: dict[str, type] = {"dit": DiTConfig, "vae": VAEConfig, "t5": T5Config, "clip": CLIPConfig}
 
 
 @dataclass(frozen=True)
@@ -21,10 +32,10 @@ class ModelConfig:
     """Everything a DreamZero policy needs: component configs and the head's inference settings."""
 
     name: str
-    dit: Any = None  # DiTConfig
-    vae: Any = None  # VAEConfig
-    t5: Any = None  # T5Config
-    clip: Any = None  # CLIPConfig
+    dit: DiTConfig | None = None
+    vae: VAEConfig | None = None
+    t5: T5Config | None = None
+    clip: CLIPConfig | None = None
     num_inference_steps: int = 16  # UniPC steps per chunk
     sigma_shift: float = 5.0
     cfg_scale: float = 5.0  # 1.0 skips the unconditional pass
@@ -39,7 +50,7 @@ class ModelConfig:
     num_dit_steps: int = 8  # DiT passes per chunk for the static mask (upstream NUM_DIT_STEPS)
 
     def component(self, name: str):
-        """The config of component ``name`` (None if that component is not available)."""
+        """The config of component ``name`` (None if the config has no such component)."""
         if name not in COMPONENT_NAMES:
             raise KeyError(f"unknown component {name!r}; valid: {', '.join(COMPONENT_NAMES)}")
         return getattr(self, name)
@@ -48,65 +59,123 @@ class ModelConfig:
     def latent_frames(self) -> int:
         return (self.num_frames - 1) // 4 + 1
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (tuples as lists, dtypes by name); :meth:`from_dict` inverts it exactly."""
+        return _to_jsonable(self)
 
-def _component_config(component: str, variant: str):
-    """``<COMPONENT>_CONFIGS[variant]`` from ``dreamzero_jax.configs.<component>``, or None if absent."""
-    module_name = f"dreamzero_jax.configs.{component}"
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        if e.name == module_name:
-            return None
-        raise
-    return getattr(module, f"{component.upper()}_CONFIGS", {}).get(variant)
-
-
-def _build() -> dict[str, ModelConfig]:
-    def compose(name: str, variants: dict[str, str | None], **settings) -> ModelConfig:
-        parts = {c: (_component_config(c, v) if v else None) for c, v in variants.items()}
-        return ModelConfig(name=name, **parts, **settings)
-
-    same = {c: "tiny" for c in COMPONENT_NAMES}
-    return {
-        # the fixtures' sizes: 17 frames of 3 views of 32x48 -> 5 latent frames of 8x12
-        "tiny": compose("tiny", same, action_horizon=4, num_frames=17, view_size=(32, 48)),
-        "droid_14b": compose("droid_14b", {c: "droid_14b" for c in COMPONENT_NAMES}),
-        # the benchmark DiT (dim 256, 64 tokens per frame = 16x16 latents = 128x128 pixels); the tiny
-        # VAE works at any size, but no text/image encoder matches its widths, so the benchmark feeds
-        # random prompt and CLIP embeddings instead
-        "bench": compose(
-            "bench",
-            {"dit": "bench", "vae": "tiny", "t5": None, "clip": None},
-            action_horizon=32,
-            num_frames=17,
-            view_size=(64, 64),
-        ),
-    }
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """Rebuild a config written by :meth:`to_dict`; unknown keys raise ``ValueError``."""
+        parts = {
+            name: None if data.get(name) is None else _from_jsonable(COMPONENT_TYPES[name], data[name])
+            for name in COMPONENT_NAMES
+        }
+        rest = {k: v for k, v in data.items() if k not in COMPONENT_NAMES}
+        return _from_jsonable(cls, rest, **parts)
 
 
-_CONFIGS: dict[str, ModelConfig] | None = None
+_DTYPES = (type(jnp.float32), jnp.dtype)  # how configs spell a dtype: jnp.float32 or jnp.dtype(...)
 
 
-def _registry() -> dict[str, ModelConfig]:
-    global _CONFIGS
-    if _CONFIGS is None:
-        _CONFIGS = _build()
-    return _CONFIGS
+def _to_jsonable(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {f.name: _to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, tuple | list):
+        return [_to_jsonable(v) for v in obj]
+    if isinstance(obj, _DTYPES):  # e.g. jnp.float32
+        return jnp.dtype(obj).name
+    return obj
+
+
+def _from_jsonable(cls: type, data: dict[str, Any], **given: Any) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown field(s) {unknown}")
+    kwargs = dict(given)
+    for name, value in data.items():
+        default = fields[name].default
+        if isinstance(default, tuple):
+            value = tuple(value)
+        elif isinstance(default, _DTYPES):
+            value = getattr(jnp, value)
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def _small() -> ModelConfig:
+    # 3 views of 64x96 -> a 128x192 canvas -> 16x24 latents -> 4x6 tokens per frame with 4x4 patches. One
+    # latent frame per block and a window of one block: every policy call conditions on the current frame
+    # (and the state) and predicts the next block of video with the next 8 actions.
+    dit = dataclasses.replace(
+        DIT_CONFIGS["tiny"],
+        patch_size=(1, 4, 4),
+        frame_seqlen=24,
+        dim=128,
+        ffn_dim=384,
+        freq_dim=64,
+        num_heads=4,
+        num_layers=4,
+        max_chunk_size=1,
+        num_frame_per_block=1,
+        action_dim=8,
+        max_state_dim=8,
+        hidden_size=128,
+        num_action_per_block=8,
+    )
+    return ModelConfig(
+        name="small",
+        dit=dit,
+        vae=VAE_CONFIGS["tiny"],
+        t5=T5_CONFIGS["tiny"],
+        clip=None,  # no 1280-wide image encoder: a fixed image-feature stand-in, stored with the weights
+        cfg_scale=1.0,
+        action_horizon=8,
+        num_frames=5,
+        view_size=(64, 96),
+    )
+
+
+CONFIGS: dict[str, ModelConfig] = {
+    # the fixtures' sizes: 17 frames of 3 views of 32x48 -> 5 latent frames of 8x12
+    "tiny": ModelConfig(
+        "tiny",
+        DIT_CONFIGS["tiny"],
+        VAE_CONFIGS["tiny"],
+        T5_CONFIGS["tiny"],
+        CLIP_CONFIGS["tiny"],
+        action_horizon=4,
+        num_frames=17,
+        view_size=(32, 48),
+    ),
+    "small": _small(),
+    "droid_14b": ModelConfig(
+        "droid_14b",
+        DIT_CONFIGS["droid_14b"],
+        VAE_CONFIGS["droid_14b"],
+        T5_CONFIGS["droid_14b"],
+        CLIP_CONFIGS["droid_14b"],
+    ),
+    # the benchmark DiT (dim 256, 64 tokens per frame = 16x16 latents = 128x128 pixels); the tiny VAE works
+    # at any size, but no text/image encoder matches its widths, so the benchmark feeds random prompt and
+    # CLIP embeddings instead
+    "bench": ModelConfig(
+        "bench",
+        DIT_CONFIGS["bench"],
+        VAE_CONFIGS["tiny"],
+        action_horizon=32,
+        num_frames=17,
+        view_size=(64, 64),
+    ),
+}
 
 
 def get_config(name: str) -> ModelConfig:
     """The named :class:`ModelConfig`; KeyError with the valid names otherwise."""
-    registry = _registry()
-    if name not in registry:
-        raise KeyError(f"unknown config {name!r}; valid: {', '.join(registry)}")
-    return registry[name]
+    if name not in CONFIGS:
+        raise KeyError(f"unknown config {name!r}; valid: {', '.join(CONFIGS)}")
+    return CONFIGS[name]
 
 
 def config_names() -> list[str]:
-    return list(_registry())
-
-
-def __getattr__(name: str):
-    if name == "CONFIGS":
-        return _registry()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return list(CONFIGS)

@@ -2,6 +2,6 @@
 
 Framework: :mod:`.rules` (Rule, TRANSFORMS, COMPONENTS), :mod:`.apply` (plan, load_into,
 load_streaming, expected_checkpoint_shapes), :mod:`.safetensors_io` (CheckpointReader),
-:mod:`.orbax_io` (save_state, restore_state). Per-component rules live in ``rules_<component>.py``.
+:mod:`dreamzero_jax.checkpoint.orbax_io` (save_state, restore_state). Per-component rules live in ``rules_<component>.py``.
 CLI: ``python -m dreamzero_jax.convert --help``.
 """

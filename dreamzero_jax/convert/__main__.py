@@ -18,11 +18,11 @@ import math
 import sys
 from pathlib import Path
 
+from dreamzero_jax.checkpoint.models import abstract_model
+from dreamzero_jax.checkpoint.orbax_io import DTYPES, save_state
 from dreamzero_jax.configs import config_names, get_config
-from dreamzero_jax.convert.abstract import abstract_model
 from dreamzero_jax.convert.apply import ConversionReport, load_streaming, param_table, plan, route
 from dreamzero_jax.convert.lora import fold_lora
-from dreamzero_jax.convert.orbax_io import DTYPES, save_state
 from dreamzero_jax.convert.rules import COMPONENTS, ComponentUnavailable, component_rules
 from dreamzero_jax.convert.safetensors_io import CheckpointError, CheckpointReader
 

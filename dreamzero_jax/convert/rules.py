@@ -145,18 +145,6 @@ def component_rules(name: str) -> ModuleType:
     return mod
 
 
-def build_model(name: str, config, rngs):
-    """Construct component ``name`` from ``config`` (call inside ``nnx.eval_shape`` for an abstract one)."""
-    mod = component_rules(name)
-    if hasattr(mod, "build_model"):
-        return mod.build_model(config, rngs)
-    module_name, _, cls_name = COMPONENTS[name].model.partition(":")
-    cls = getattr(_import_optional(module_name), cls_name, None)
-    if cls is None:
-        raise ComponentUnavailable(f"{module_name} has no {cls_name}")
-    return cls(config, rngs=rngs)
-
-
 def checkpoint_prefixes(name: str) -> tuple[str, ...]:
     """Prefixes under which component ``name`` appears in a full checkpoint (most specific first)."""
     prefix = getattr(component_rules(name), "CHECKPOINT_PREFIX", "")

@@ -1,9 +1,11 @@
 """Build the DreamZero components of a :class:`~dreamzero_jax.configs.ModelConfig`: random weights, or
-the orbax checkpoint written by ``python -m dreamzero_jax.convert`` (``<checkpoint>/<component>/``).
+a checkpoint in the layout of :mod:`dreamzero_jax.checkpoint.policy_dir` (``<checkpoint>/<component>/``).
 
-A config's ``None`` component is left out (the ``bench`` config has no text or image encoder). The
-tokenizer for real checkpoints is ``<checkpoint>/tokenizer`` (umT5 ``spiece.model``); random-weight
-configs use the tiny sentencepiece model.
+A config's ``None`` component is left out (the ``bench`` config has no text or image encoder). Restoring
+builds each model abstractly and loads the arrays into it: no random initialiser runs. The tokenizer for
+real checkpoints is ``<checkpoint>/tokenizer`` (umT5 ``spiece.model``); others use the tiny sentencepiece
+model. Configs without a 1280-wide image encoder use a fixed image-feature stand-in: the checkpoint's
+``image_features.npy``, or (random weights) one drawn from the seed.
 """
 
 from __future__ import annotations
@@ -13,49 +15,72 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jax
+import numpy as np
 from flax import nnx
 
+from dreamzero_jax.checkpoint import build_model, load_model, read_image_features
+from dreamzero_jax.checkpoint.policy_dir import needs_image_stand_in
 from dreamzero_jax.configs import COMPONENT_NAMES, ModelConfig
-from dreamzero_jax.convert.orbax_io import restore_state
-from dreamzero_jax.convert.rules import build_model
+from dreamzero_jax.configs.dit import CLIP_DIM, CLIP_TOKENS
 from dreamzero_jax.text.tokenizer import get_tokenizer
 
 
 @dataclass
 class Components:
-    """The built models (``None`` where the config has no such component) and the tokenizer."""
+    """The built models (``None`` where the config has no such component), the tokenizer and the fixed
+    image features ([1, 257, 1280], or None when a real image encoder computes them)."""
 
     dit: Any
     vae: Any
     t5: Any
     clip: Any
     tokenizer: Any
+    image_features: np.ndarray | None = None
 
 
-def build_components(config: ModelConfig, checkpoint: str | Path | None, seed: int) -> Components:
-    """Every component of ``config``: random (``checkpoint`` None, with a warning) or restored from orbax."""
-    rngs = nnx.Rngs(seed)
-    built = {name: None for name in COMPONENT_NAMES}
+def random_image_features(seed: int) -> np.ndarray:
+    """The image-feature stand-in of a random-weight model: standard normal [1, 257, 1280] from ``seed``."""
+    return np.asarray(jax.random.normal(jax.random.key(seed), (1, CLIP_TOKENS, CLIP_DIM)))
+
+
+def _restore(config: ModelConfig, checkpoint: Path) -> dict[str, Any]:
+    built = {}
     for name in COMPONENT_NAMES:
         cfg = config.component(name)
         if cfg is None:
+            built[name] = None
             continue
-        model = build_model(name, cfg, rngs)
-        if checkpoint is not None:
-            path = Path(checkpoint) / name
-            if not path.is_dir():
-                raise FileNotFoundError(
-                    f"checkpoint {checkpoint} has no {name}/ directory (run dreamzero_jax.convert)"
-                )
-            nnx.update(model, restore_state(path, nnx.state(model, nnx.Param)))
-        built[name] = model
+        if not (checkpoint / name).is_dir():
+            raise FileNotFoundError(
+                f"checkpoint {checkpoint} has no {name}/ directory (run dreamzero_jax.convert)"
+            )
+        built[name] = load_model(name, cfg, checkpoint / name)
+    return built
+
+
+def build_components(config: ModelConfig, checkpoint: str | Path | None, seed: int) -> Components:
+    """Every component of ``config``: random (``checkpoint`` None, with a warning) or restored."""
     if checkpoint is None:
+        rngs = nnx.Rngs(seed)
+        built = {
+            n: None if config.component(n) is None else build_model(n, config.component(n), rngs)
+            for n in COMPONENT_NAMES
+        }
         print(
             f"WARNING: DreamZero config {config.name!r} uses RANDOM weights (no checkpoint)", file=sys.stderr
         )
+        features = random_image_features(seed) if needs_image_stand_in(config) else None
+    else:
+        checkpoint = Path(checkpoint)
+        built = _restore(config, checkpoint)
+        features = read_image_features(checkpoint) if needs_image_stand_in(config) else None
+        if needs_image_stand_in(config) and features is None:
+            # converted real checkpoints of configs whose image encoder cannot feed the DiT (tiny)
+            features = random_image_features(seed)
     tokenizer = None
     if built["t5"] is not None:
         tok_dir = Path(checkpoint) / "tokenizer" if checkpoint is not None else None
         source = str(tok_dir) if tok_dir is not None and tok_dir.exists() else "tiny"
         tokenizer = get_tokenizer(source, config.dit.text_len)
-    return Components(tokenizer=tokenizer, **built)
+    return Components(tokenizer=tokenizer, image_features=features, **built)

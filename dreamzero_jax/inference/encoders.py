@@ -54,15 +54,17 @@ class TextEncoder:
         return len(self._store)
 
 
-def image_encoder(model: nnx.Module | None, counter: CompileCounter, seed: int = 0) -> Callable:
+def image_encoder(model: nnx.Module | None, counter: CompileCounter, features=None) -> Callable:
     """[1, H, W, 3] image in [-1, 1] -> CLIP tokens [1, 257, 1280].
 
-    A random stand-in is used without a CLIP model, and also when the model's width is not the 1280 the
-    DiT's image projection takes: the tiny fixture CLIP is 64 wide, so it cannot feed the tiny DiT.
+    Without a CLIP model whose width is the 1280 the DiT's image projection takes (the tiny fixture CLIP is
+    64 wide), the fixed stand-in ``features`` [1, 257, 1280] are returned for every image.
     """
     if model is not None and model.config.dim == CLIP_DIM:
         return module_fn(model, encode_image, counter, "image")
-    fixed = jax.random.normal(jax.random.key(seed), (1, CLIP_TOKENS, CLIP_DIM))
+    if features is None or tuple(features.shape) != (1, CLIP_TOKENS, CLIP_DIM):
+        raise ValueError(f"this config needs fixed image features [1, {CLIP_TOKENS}, {CLIP_DIM}]")
+    fixed = jnp.asarray(features, jnp.float32)
     return lambda image: fixed
 
 

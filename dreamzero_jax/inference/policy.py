@@ -27,14 +27,15 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from dreamzero_jax.checkpoint import CheckpointError, read_model_config
 from dreamzero_jax.conditioning import build_y, droid_prompt
 from dreamzero_jax.configs import ModelConfig, get_config
 from dreamzero_jax.inference.compile_counter import CompileCounter
 from dreamzero_jax.inference.components import Components, build_components
 from dreamzero_jax.inference.encoders import TextEncoder, image_encoder, vae_encoder
 from dreamzero_jax.inference.frames import DROID_CAMERAS, FrameBuffer, block_clip, reset_image
-from dreamzero_jax.inference.normalization import NormStats, default_stats
 from dreamzero_jax.inference.sampler import ChunkInputs, ChunkSampler, Conditioning, SamplerConfig
+from dreamzero_jax.normalization import NormStats, default_stats
 from dreamzero_jax.views import to_signed_unit
 
 ACTION_DIM = 8  # DROID: 7 joint positions + gripper
@@ -45,6 +46,18 @@ NEGATIVE_PROMPT = (
     "hands, bad face, deformed, disfigured, mutated limbs, fused fingers, stagnant image, cluttered background, "
     "three legs, many people in the background, walking backwards."
 )
+
+
+def resolve_config(config_name: str | None, checkpoint) -> ModelConfig:
+    """The config a checkpoint records, checked against ``config_name`` when both are given."""
+    recorded = read_model_config(checkpoint) if checkpoint is not None else None
+    if recorded is None:
+        return get_config(config_name or "tiny")
+    if config_name is not None and config_name != recorded.name:
+        raise CheckpointError(
+            f"checkpoint {checkpoint} holds config {recorded.name!r}, not {config_name!r} (drop the config option)"
+        )
+    return recorded
 
 
 def _ms(t0: float) -> float:
@@ -73,7 +86,7 @@ class DreamZeroPolicy:
         self.text = TextEncoder(
             components.tokenizer, components.t5, dit.text_len, dit.text_dim, self.compiles
         )
-        self.encode_image = image_encoder(components.clip, self.compiles, seed)
+        self.encode_image = image_encoder(components.clip, self.compiles, components.image_features)
         self.encode_video = vae_encoder(components.vae, self.compiles)
         self.frames = FrameBuffer(config.view_size, DROID_CAMERAS)
         self.metadata = {
@@ -95,11 +108,15 @@ class DreamZeroPolicy:
 
     @classmethod
     def from_config(
-        cls, config_name: str = "tiny", checkpoint=None, seed: int = 0, **overrides
+        cls, config_name: str | None = None, checkpoint=None, seed: int = 0, **overrides
     ) -> DreamZeroPolicy:
-        """Policy of a named config. ``overrides``: ModelConfig fields (``cfg_scale``, ``dit_cache``, ...),
-        DiTConfig fields (``max_chunk_size``, ...) and ``cache_policy`` (``kv`` | ``recompute``)."""
-        config = get_config(config_name)
+        """Policy of a checkpoint (its recorded config) or of a named config with random weights.
+
+        ``config_name`` defaults to the checkpoint's recorded config (``tiny`` for random weights); naming
+        another config than the checkpoint's raises :class:`CheckpointError`. ``overrides``: ModelConfig
+        fields (``cfg_scale``, ``dit_cache``, ...), DiTConfig fields (``max_chunk_size``, ...) and
+        ``cache_policy`` (``kv`` | ``recompute``)."""
+        config = resolve_config(config_name, checkpoint)
         cache_policy = overrides.pop("cache_policy", "kv")
         model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
         dit_fields = {f.name for f in dataclasses.fields(type(config.dit))}

@@ -97,15 +97,23 @@ class ReplayBuilder(_Stateless):
 
 
 class DreamZeroBuilder:
-    def __init__(self, checkpoint: str | None, config: str = "tiny", seed: int = 0) -> None:
+    """The model is built on first use (once per worker). Weights: ``checkpoint``, else the shipped ones,
+    else (only with ``random_weights``) random."""
+
+    def __init__(
+        self, checkpoint: str | None, config: str | None = None, seed: int = 0, random_weights: bool = False
+    ) -> None:
         from evals.policies import dreamzero
 
         if checkpoint is not None and not Path(checkpoint).exists():
             raise PolicySpecError(f"--checkpoint {checkpoint} does not exist")
-        try:
-            dreamzero.load_inference_module()  # fail before any episode runs, not in every episode
-        except dreamzero.DreamZeroUnavailableError as err:
-            raise PolicySpecError(str(err)) from err
+        if checkpoint is not None and random_weights:
+            raise PolicySpecError("--checkpoint and --policy-opt random_weights=true exclude each other")
+        if checkpoint is None and not random_weights:
+            try:
+                checkpoint = dreamzero.default_checkpoint()  # fail before any episode runs
+            except dreamzero.DreamZeroUnavailableError as err:
+                raise PolicySpecError(str(err)) from err
         self.checkpoint, self.config, self.seed = checkpoint, config, int(seed)
         self._model: Any = None
 
@@ -190,7 +198,7 @@ REGISTRY: dict[str, PolicyKind] = {
         "dreamzero",
         lambda arg, ckpt, **opt: DreamZeroBuilder(ckpt, **opt),
         takes_checkpoint=True,
-        options={"config": str, "seed": int},
+        options={"config": str, "seed": int, "random_weights": bool},
         servable=True,
     ),
     "remote": PolicyKind(

@@ -13,6 +13,7 @@ import pytest
 from flax import nnx
 from safetensors.numpy import save_file
 
+from dreamzero_jax.checkpoint.orbax_io import restore_state, save_state
 from dreamzero_jax.convert import rules as rules_mod
 from dreamzero_jax.convert.apply import (
     ConversionError,
@@ -22,7 +23,6 @@ from dreamzero_jax.convert.apply import (
     plan,
     route,
 )
-from dreamzero_jax.convert.orbax_io import restore_state, save_state
 from dreamzero_jax.convert.rules import Component, Rule, source_name
 from dreamzero_jax.convert.safetensors_io import CheckpointError, CheckpointReader
 

@@ -13,11 +13,11 @@ import pytest
 from flax import nnx
 from safetensors.numpy import load_file
 
+from dreamzero_jax.checkpoint.models import abstract_model
+from dreamzero_jax.checkpoint.orbax_io import restore_state
 from dreamzero_jax.configs import get_config
 from dreamzero_jax.convert.__main__ import main
-from dreamzero_jax.convert.abstract import abstract_model
 from dreamzero_jax.convert.apply import expected_checkpoint_shapes, plan
-from dreamzero_jax.convert.orbax_io import restore_state
 from dreamzero_jax.convert.rules import ComponentUnavailable, component_rules
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from dreamzero_jax.inference.compile_counter import CompileCounter, counted_jit
 from dreamzero_jax.inference.frames import FRAMES_PER_CHUNK, FrameBuffer, block_clip, reset_image
-from dreamzero_jax.inference.normalization import MinMax, NormStats, default_stats
+from dreamzero_jax.normalization import MinMax, NormStats, default_stats
 
 
 def test_frame_buffer_gives_one_frame_then_four_padded():

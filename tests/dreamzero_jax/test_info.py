@@ -9,13 +9,13 @@ import jax
 import pytest
 from flax import nnx
 
+from dreamzero_jax.checkpoint.models import abstract_model
 from dreamzero_jax.configs import CONFIGS, ModelConfig, get_config
-from dreamzero_jax.convert.abstract import abstract_model
 from dreamzero_jax.info import main, parameter_counts
 
 
 def test_registry_names_and_policy_settings():
-    assert set(CONFIGS) == {"tiny", "droid_14b", "bench"}
+    assert set(CONFIGS) == {"tiny", "small", "droid_14b", "bench"}
     droid = get_config("droid_14b")
     assert isinstance(droid, ModelConfig)
     assert (droid.num_inference_steps, droid.sigma_shift, droid.cfg_scale) == (16, 5.0, 5.0)
@@ -23,8 +23,20 @@ def test_registry_names_and_policy_settings():
     assert droid.dit.dim == 5120 and droid.dit.num_layers == 40
     tiny = get_config("tiny")
     assert tiny.latent_frames == 5 and tiny.dit.text_dim == tiny.t5.dim  # the umT5 output feeds the DiT
-    with pytest.raises(KeyError, match="valid: tiny, droid_14b, bench"):
+    small = get_config("small")
+    # the open-loop horizon is one action block; one latent frame per block, a window of one block
+    assert (small.action_horizon, small.dit.num_action_per_block, small.latent_frames) == (8, 8, 2)
+    assert small.dit.local_attn_size == small.latent_frames and small.cfg_scale == 1.0
+    with pytest.raises(KeyError, match="valid: tiny, small, droid_14b, bench"):
         get_config("droid")
+
+
+@pytest.mark.parametrize("name", ["tiny", "small", "bench", "droid_14b"])
+def test_model_config_round_trips_through_json(name):
+    config = get_config(name)
+    assert ModelConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    with pytest.raises(ValueError, match="unknown field"):
+        ModelConfig.from_dict({**config.to_dict(), "dit": {**config.to_dict()["dit"], "bogus": 1}})
 
 
 def test_tiny_counts_equal_the_fixture_parameter_counts(fixtures_dir):

@@ -76,10 +76,10 @@ def test_components_restore_from_an_orbax_checkpoint(tmp_path):
     import jax
     from flax import nnx
 
+    from dreamzero_jax.checkpoint.orbax_io import save_state
     from dreamzero_jax.configs import get_config
-    from dreamzero_jax.convert.orbax_io import save_state
     from dreamzero_jax.inference.components import build_components
-    from dreamzero_jax.inference.normalization import NormStats, default_stats
+    from dreamzero_jax.normalization import NormStats, default_stats
 
     config = get_config("tiny")
     saved = build_components(config, None, seed=0)

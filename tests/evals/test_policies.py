@@ -6,7 +6,6 @@ import json
 import socket
 import subprocess
 import sys
-import types
 
 import numpy as np
 import pandas as pd
@@ -14,7 +13,6 @@ import pytest
 
 from evals.contract.adapter import ChunkedPolicyWrapper
 from evals.policies import PolicyFactory, PolicySpecError
-from evals.policies import dreamzero as dz
 from evals.policies.baselines import ActionSpec, RandomPolicy, ZeroPolicy
 from evals.policies.registry import ExpertBuilder
 from evals.policies.replay import ReplayError
@@ -195,25 +193,39 @@ def test_replay_rejects_a_file_without_the_needed_columns(tmp_path):
 
 
 # -- dreamzero ------------------------------------------------------------------------------------------
-def test_dreamzero_unavailable_is_a_spec_error(monkeypatch):
-    monkeypatch.setattr(dz, "INFERENCE_MODULE", "dreamzero_jax.no_such_module")
-    with pytest.raises(PolicySpecError, match=r"needs dreamzero_jax.no_such_module.DreamZeroPolicy"):
+def test_dreamzero_without_shipped_weights_is_a_spec_error(monkeypatch):
+    import dreamzero_jax.checkpoint.shipped as shipped
+
+    monkeypatch.setattr(shipped, "shipped_checkpoint", lambda: None)
+    with pytest.raises(PolicySpecError, match=r"ships no trained weights; pass --checkpoint"):
         PolicyFactory.from_spec("dreamzero")
+    with pytest.raises(PolicySpecError, match=r"exclude each other"):
+        PolicyFactory.from_spec("dreamzero", checkpoint=".", options={"random_weights": "true"})
+
+
+def test_dreamzero_defaults_to_the_shipped_checkpoint(monkeypatch, tmp_path):
+    import dreamzero_jax.checkpoint.shipped as shipped
+    import dreamzero_jax.inference as inference
+
+    monkeypatch.setattr(shipped, "shipped_checkpoint", lambda: tmp_path)
+    monkeypatch.setattr(inference, "DreamZeroPolicy", FakeDreamZero)
+    FakeDreamZero.built.clear()
+    PolicyFactory.from_spec("dreamzero").for_episode(FakeEnv(), seed=3, episode_key=KEY)
+    assert FakeDreamZero.built == [(None, str(tmp_path), 0)]
 
 
 def test_dreamzero_builds_once_warns_about_random_weights_and_reseeds_per_episode(monkeypatch, capsys):
-    module = types.ModuleType("fake_inference")
-    module.DreamZeroPolicy = FakeDreamZero
-    monkeypatch.setitem(sys.modules, "fake_inference", module)
-    monkeypatch.setattr(dz, "INFERENCE_MODULE", "fake_inference")
+    import dreamzero_jax.inference as inference
+
+    monkeypatch.setattr(inference, "DreamZeroPolicy", FakeDreamZero)
     FakeDreamZero.built.clear()
-    factory = PolicyFactory.from_spec("dreamzero", options={"seed": "7"})
+    factory = PolicyFactory.from_spec("dreamzero", options={"seed": "7", "random_weights": "true"})
     assert factory.describe()["metadata"] is None  # not built until an episode needs it
     first = factory.for_episode(FakeEnv(), seed=11, episode_key=KEY)
     second = factory.for_episode(FakeEnv(), seed=12, episode_key=KEY)
     first.reset("a")
     second.reset("b")
-    assert FakeDreamZero.built == [("tiny", None, 7)]
+    assert FakeDreamZero.built == [(None, None, 7)]
     assert first.model is second.model and first.model.resets == [("a", 11), ("b", 12)]
     assert "RANDOM weights" in capsys.readouterr().err
     assert factory.describe()["metadata"]["chunk_length"] == 24

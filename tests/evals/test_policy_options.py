@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from evals.policies import dreamzero as dz
 from evals.policies.baselines import ActionSpec, RandomPolicy
 from evals.policies.options import PolicyOptionError, coerce, parse_policy_opts
 from evals.policies.registry import PolicySpecError, build_served, parse, servable_names
@@ -141,12 +138,11 @@ def test_serve_refuses_with_one_line_and_exit_2(capsys, argv, message):
 
 
 def test_serve_builds_dreamzero_from_its_policy_options(monkeypatch):
-    module = types.ModuleType("fake_inference")
-    module.DreamZeroPolicy = FakeDreamZero
-    monkeypatch.setitem(sys.modules, "fake_inference", module)
-    monkeypatch.setattr(dz, "INFERENCE_MODULE", "fake_inference")
+    import dreamzero_jax.inference as inference
+
+    monkeypatch.setattr(inference, "DreamZeroPolicy", FakeDreamZero)
     FakeDreamZero.built.clear()
-    choice = parse("dreamzero", options={"config": "small", "seed": "9"})
+    choice = parse("dreamzero", options={"config": "small", "seed": "9", "random_weights": "true"})
     policy = build_served(choice, ActionSpec.default("joint_position"))
     assert FakeDreamZero.built == [("small", None, 9)]
     policy.reset("open the drawer")

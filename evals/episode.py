@@ -15,6 +15,7 @@ import numpy as np
 
 from evals.backend import default_backend
 from evals.columns import STEP_SCHEMA
+from evals.dataset.capture import DatasetCapture, DatasetOptions, EpisodeRecording
 from evals.env_cache import EnvCache
 from evals.spec import EpisodeSpec
 
@@ -26,6 +27,7 @@ class EpisodeResult:
     steps: dict[str, list[Any]]  # steps.parquet columns for this episode
     variations: dict[str, Any] = field(default_factory=dict)  # info["variations"] at reset
     frames: list[np.ndarray] | None = None  # tiled camera views per step (record_video only)
+    dataset: EpisodeRecording | None = None  # what `--dataset` records of this episode
 
     @property
     def failed(self) -> bool:
@@ -133,10 +135,16 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def run_episode(
-    spec: EpisodeSpec, policy_factory: Any, *, record_video: bool, env_cache: EnvCache | None = None
+    spec: EpisodeSpec,
+    policy_factory: Any,
+    *,
+    record_video: bool,
+    env_cache: EnvCache | None = None,
+    dataset: DatasetOptions | None = None,
 ) -> EpisodeResult:
     """Run one episode. `record_video` renders `spec.cameras` and returns the tiled frames; frames are also
-    returned whenever the policy's cameras already include all of `spec.cameras`."""
+    returned whenever the policy's cameras already include all of `spec.cameras`. `dataset` also renders
+    the dataset's cameras at every step and returns the episode's recording (clean labels as actions)."""
     from evals.wrappers import ChunkedPolicyWrapper  # policies engineer's adapter; imported late on purpose
 
     cache = env_cache if env_cache is not None else EnvCache(default_backend())
@@ -154,8 +162,10 @@ def run_episode(
     reason, error, error_type = "horizon", "", ""
     cams: tuple[str, ...] = video_cams
     control_freq = spec.control_freq
+    capture = DatasetCapture(dataset) if dataset is not None else None
     try:
-        env, policy, cams = _build(spec, policy_factory, cache, video_cams)
+        render_cams = _union(video_cams, dataset.cameras) if dataset is not None else video_cams
+        env, policy, cams = _build(spec, policy_factory, cache, render_cams)
         if frames is None and spec.cameras and set(spec.cameras) <= set(cams):
             frames = []  # the env renders the video's views for the policy anyway: keep them (no re-run needed)
         control_freq = int(getattr(env.unwrapped, "spec_info", {}).get("control_freq", control_freq))
@@ -174,6 +184,8 @@ def run_episode(
             action, step_info = wrapper.act({**obs, "prompt": spec.instruction})
             joints = np.asarray(obs["joint_position"], np.float32).reshape(-1)
             gripper = float(np.asarray(obs["gripper_position"], np.float32).reshape(-1)[0])
+            if capture is not None:
+                capture.add(obs, action if step_info.label is None else step_info.label)
             t0 = time.perf_counter()
             obs, reward, terminated, truncated, info = env.step(action)
             env_ms.append((time.perf_counter() - t0) * 1e3)
@@ -227,4 +239,5 @@ def run_episode(
         error_type=error_type,
         control_freq=control_freq,
     )
-    return EpisodeResult(spec, row, steps, variations, frames)
+    recording = capture.recording() if capture is not None else None
+    return EpisodeResult(spec, row, steps, variations, frames, recording)

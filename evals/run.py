@@ -77,6 +77,20 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("all", "failures", "none"),
         help="which episodes get an MP4 (default failures)",
     )
+    p.add_argument(
+        "--dataset",
+        metavar="DIR",
+        help="also record the episodes as a LeRobot v3.0 dataset in DIR (new or empty); renders the three "
+        "DROID cameras at every step; successful episodes only unless --dataset-all",
+    )
+    p.add_argument(
+        "--dataset-size",
+        nargs=2,
+        type=int,
+        metavar=("H", "W"),
+        help="frame size stored in the dataset (PIL bilinear from the suite's image_size; default 64 96)",
+    )
+    p.add_argument("--dataset-all", action="store_true", help="--dataset keeps failed episodes too")
     p.add_argument("--list", action="store_true", help="print the selected episodes and exit without running")
     p.add_argument(
         "--quiet", action="store_true", help="no progress bar or per-episode lines; only the summary"
@@ -196,6 +210,29 @@ def _plan(args: argparse.Namespace, backend: Any) -> dict[str, Any]:
     }
 
 
+def _dataset_options(args: argparse.Namespace, specs: list[Any]) -> Any:
+    """`--dataset*` flags -> DatasetOptions (None without --dataset); checked before any episode runs."""
+    from evals.dataset.capture import DEFAULT_SIZE, DatasetOptions
+    from evals.dataset.lerobot_writer import DatasetDirError, check_new_dataset_dir
+
+    if args.dataset is None:
+        if args.dataset_size or args.dataset_all:
+            raise UsageError("--dataset-size / --dataset-all need --dataset DIR")
+        return None
+    if args.resume:
+        raise UsageError("--dataset records a fresh run only; drop --dataset or start a new run")
+    size = tuple(args.dataset_size or DEFAULT_SIZE)
+    if min(size) < 1:
+        raise UsageError(f"--dataset-size: H and W must be >= 1, got {size[0]} {size[1]}")
+    if len({s.control_freq for s in specs}) > 1:
+        raise UsageError("--dataset: the selected cases differ in control_freq; one dataset has one fps")
+    try:
+        check_new_dataset_dir(args.dataset)
+    except DatasetDirError as e:
+        raise UsageError(str(e)) from None
+    return DatasetOptions(root=args.dataset, size=size, keep_all=args.dataset_all)
+
+
 def _list(specs: list[Any]) -> None:
     print(f"{len(specs)} episodes")
     for s in specs:
@@ -226,6 +263,7 @@ def main(
     try:
         plan = _plan(args, backend)
         specs = _select(plan["suite"], plan["selection"])
+        plan["dataset"] = _dataset_options(args, specs)
         if args.list:
             _list(specs)
             return EXIT_OK

@@ -103,7 +103,13 @@ def run_session(
         video=plan["video"],
         run_dir=str(recorder.run_dir),
         policy_builder=policy_builder,
+        dataset=plan.get("dataset"),
     )
+    sink = None
+    if config.dataset is not None:
+        from evals.dataset.sink import DatasetSink
+
+        sink = DatasetSink(config.dataset, todo, fps=todo[0].control_freq if todo else 15)
     progress = Progress(
         len(specs), already_done=done_before, already_succeeded=succeeded_before, quiet=args.quiet
     )
@@ -111,6 +117,8 @@ def run_session(
     try:
         for result in LocalExecutor(args.workers).run(todo, config, factory=factory):
             recorder.append(result, policy_name)
+            if sink is not None:
+                sink.add(result)
             progress.update(result.row)
     except KeyboardInterrupt:
         status = "interrupted"
@@ -126,6 +134,8 @@ def run_session(
         }
         try:
             progress.close()
+            if sink is not None:
+                sink.close()
             if args.workers == 1:  # lazily built policies (dreamzero) only know their metadata now
                 info["policy"] = factory.describe()
             factory.close()

@@ -50,7 +50,7 @@ def _next_file(chunk: int, file: int, chunks_size: int) -> tuple[int, int]:
 
 
 class _VideoStream:
-    """One camera's current MP4 file; rolls over to the next file past ``limit_mb``."""
+    """One camera's current MP4 file; rolls over to the next file once the raw frames in it exceed ``limit_mb``."""
 
     def __init__(self, root: Path, key: str, size: tuple[int, int], fps: int, limit_mb: float, chunks: int):
         self.root, self.key, self.size, self.fps = root, key, size, fps
@@ -98,7 +98,8 @@ class _VideoStream:
             f"videos/{self.key}/from_timestamp": start / self.fps,
             f"videos/{self.key}/to_timestamp": self.frames / self.fps,
         }
-        if self.path.exists() and self.path.stat().st_size >= self.limit_bytes:
+        # ffmpeg buffers its output, so the file size lags; raw bytes sent bound the encoded size from above.
+        if len(frames) and self.frames * frames[0].nbytes >= self.limit_bytes:
             self.close()
             self.chunk, self.file = _next_file(self.chunk, self.file, self.chunks_size)
             self.frames = 0

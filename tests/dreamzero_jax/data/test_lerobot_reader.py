@@ -134,7 +134,7 @@ V21_BREAKS = {
             r / "data/chunk-000/episode_000000.parquet", lambda df: df.__delitem__("action")
         ),
         "missing column 'action'",
-    ),  # fmt: skip
+    ),
     "video frames != rows": (_drop_video_frame, "2 video frames but 3 rows"),
     "state rows != action rows": (
         lambda r: _edit_parquet(r / "data/chunk-000/episode_000000.parquet", _null_action),

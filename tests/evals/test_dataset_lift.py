@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from dreamzero_jax.data import load_dataset
 from evals.run import main
@@ -25,7 +24,7 @@ SUITE = {
 }
 
 
-@pytest.mark.slow  # ~30-40 s on a shared 2-core CPU (3 cameras rendered every step)
+# ~20 s on a shared 2-core CPU (three cameras rendered every step); the fake-env CLI tests cover the rest fast.
 def test_expert_lift_run_writes_a_readable_dataset_of_its_successes(tmp_path):
     suite = tmp_path / "suite.json"
     suite.write_text(json.dumps(SUITE))

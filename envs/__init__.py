@@ -3,6 +3,7 @@
 import envs
 envs.list_tasks(); envs.list_embodiments(); envs.task_info("CubeInBowl")
 env = envs.make("CubeInBowl", "panda", cameras=(), action_space="joint_position")
+env = envs.make("CubeInBowl", config=envs.EnvConfig(cameras=()))   # the same options as data
 gymnasium.make("dreamzero/CubeInBowl-v0", embodiment="panda")
 """
 
@@ -32,11 +33,20 @@ import gymnasium  # noqa: E402
 
 from envs.action_spaces import ACTION_SPACES  # noqa: E402
 from envs.base import DroidEnv  # noqa: E402
-from envs.cameras import DROID_CAMERAS  # noqa: E402
-from envs.registry import TASKS  # noqa: E402
+from envs.config import EnvConfig  # noqa: E402
+from envs.registry import TASKS, TaskEntry, get_task  # noqa: E402
 from envs.robots import EMBODIMENTS  # noqa: E402
 
-__all__ = ["DroidEnv", "list_action_spaces", "list_embodiments", "list_tasks", "make", "task_info"]
+__all__ = [
+    "DroidEnv",
+    "EnvConfig",
+    "TaskEntry",
+    "list_action_spaces",
+    "list_embodiments",
+    "list_tasks",
+    "make",
+    "task_info",
+]
 GYM_NAMESPACE = "dreamzero"
 
 
@@ -54,63 +64,40 @@ def list_action_spaces() -> list[str]:
     return list(ACTION_SPACES)
 
 
-def _task(task: str):
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; valid tasks: {list(TASKS)}")
-    return TASKS[task]()
-
-
-def _fingerprint(task_obj) -> str:
+def _fingerprint(entry: TaskEntry) -> str:
     """sha256 of the task's definition: its config repr plus the source of its task module."""
-    source = inspect.getsource(sys.modules[type(task_obj).__module__])
-    return hashlib.sha256((repr(task_obj.config) + "\n" + source).encode()).hexdigest()
+    source = inspect.getsource(sys.modules[entry.task_class.__module__])
+    return hashlib.sha256((repr(entry.config) + "\n" + source).encode()).hexdigest()
 
 
 def task_info(task: str) -> dict:
     """Language, horizon, description and definition fingerprint of a task (no simulator is built)."""
-    t = _task(task)
-    cfg = t.config
+    entry = get_task(task)
+    cfg = entry.config
     return {
         "name": cfg.name,
         "family": cfg.family,
         "default_instruction": cfg.instruction,
         "paraphrases": list(cfg.paraphrases),
         "default_horizon": cfg.horizon,
-        "fingerprint": _fingerprint(t),
+        "fingerprint": _fingerprint(entry),
         "description": cfg.description,
     }
 
 
 def make(
-    task: str,
-    embodiment: str = "panda",
-    *,
-    cameras=DROID_CAMERAS,
-    image_size: tuple[int, int] = (180, 320),
-    action_space: str = "joint_position",
-    variations: dict | None = None,
-    control_freq: int = 15,
-    horizon: int | None = None,
-    render_mode: str | None = None,
+    task: str, embodiment: str | None = None, *, config: EnvConfig | None = None, **overrides
 ) -> DroidEnv:
-    """Build a task environment; unknown task/embodiment/action_space/camera/variation raise `ValueError`."""
-    t = _task(task)
-    if embodiment not in EMBODIMENTS:
-        raise ValueError(f"unknown embodiment {embodiment!r}; valid embodiments: {list(EMBODIMENTS)}")
-    if action_space not in ACTION_SPACES:
-        raise ValueError(f"unknown action_space {action_space!r}; valid action spaces: {list(ACTION_SPACES)}")
-    return DroidEnv(
-        t,
-        embodiment,
-        cameras=cameras,
-        image_size=image_size,
-        action_space=action_space,
-        variations=variations,
-        control_freq=control_freq,
-        horizon=horizon,
-        render_mode=render_mode,
-        fingerprint=_fingerprint(t),
-    )
+    """Build a task environment from `config` (default `EnvConfig()`) with keyword overrides of its fields.
+
+    `make("Lift", "iiwa", cameras=())` == `make("Lift", config=EnvConfig(embodiment="iiwa", cameras=()))`.
+    Unknown tasks, options or option values raise `ValueError`.
+    """
+    entry = get_task(task)
+    if embodiment is not None:
+        overrides["embodiment"] = embodiment
+    env_config = (config if config is not None else EnvConfig()).replace(**overrides)
+    return DroidEnv(entry.build(), env_config, fingerprint=_fingerprint(entry))
 
 
 def _register() -> None:

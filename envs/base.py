@@ -11,11 +11,12 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.action_spaces import get_action_space
-from envs.cameras import DROID_CAMERAS, EXTERIOR_CAMERAS, CameraRenderer, validate_cameras
+from envs.cameras import EXTERIOR_CAMERAS, CameraRenderer
+from envs.config import RENDER_MODES, EnvConfig
 from envs.robots import get_embodiment, joint_limits
 from envs.scene import TABLE_GEOM, SceneEnv
 from envs.tasks.base import Task
-from envs.variations import ModelVariator, parse_variations
+from envs.variations import ModelVariator
 
 # Independent random streams per concern, so e.g. turning on camera jitter does not move the objects.
 _STREAMS = ("objects", "distractors", "camera", "lighting", "table")
@@ -37,40 +38,22 @@ def mat_to_euler_xyz(mat: np.ndarray) -> np.ndarray:
 class DroidEnv(gym.Env):
     """A table-top manipulation task exposed with DROID's observation and action conventions."""
 
-    metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 15}
+    metadata: ClassVar[dict] = {"render_modes": list(RENDER_MODES), "render_fps": 15}
 
-    def __init__(
-        self,
-        task: Task,
-        embodiment: str = "panda",
-        *,
-        cameras=DROID_CAMERAS,
-        image_size: tuple[int, int] = (180, 320),
-        action_space: str = "joint_position",
-        variations: dict | None = None,
-        control_freq: int = 15,
-        horizon: int | None = None,
-        render_mode: str | None = None,
-        fingerprint: str = "",
-    ):
+    def __init__(self, task: Task, config: EnvConfig | None = None, *, fingerprint: str = ""):
+        config = config if config is not None else EnvConfig()
+        self.config = config
         self.task = task
-        self.embodiment = get_embodiment(embodiment)
-        self.cameras = validate_cameras(cameras)
-        self._aspace = get_action_space(action_space)
-        self.variations = parse_variations(variations)
-        if len(image_size) != 2 or any(int(s) <= 0 for s in image_size):
-            raise ValueError(f"image_size must be (height, width) with positive entries, got {image_size!r}")
-        self.image_size = (int(image_size[0]), int(image_size[1]))
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
-        self.render_mode = render_mode
-        self.horizon = int(horizon if horizon is not None else task.config.horizon)
-        if self.horizon <= 0 or control_freq <= 0:
-            raise ValueError("horizon and control_freq must be positive")
+        self.embodiment = get_embodiment(config.embodiment)
+        self.cameras = config.cameras
+        self._aspace = get_action_space(config.action_space)
+        self.variations = config.variations
+        self.image_size = config.image_size
+        self.render_mode = config.render_mode
+        self.horizon = config.horizon if config.horizon is not None else int(task.config.horizon)
         self.fingerprint = fingerprint
         self.instruction = task.config.instruction
+        control_freq = config.control_freq
 
         self._scene = SceneEnv(
             task,

@@ -95,7 +95,11 @@ class CausalWanDiT(nnx.Module):
         return e, e0.reshape(*e0.shape[:-1], 6, self.config.dim)
 
     def _context(self, context: jax.Array, clip_feature: jax.Array) -> jax.Array:
-        return jnp.concatenate([self.img_emb(clip_feature), self.text_embedding(context)], axis=1)
+        # clip_feature may have batch 1 for the whole batch (a fixed image-feature stand-in): project it
+        # once, then broadcast, instead of projecting 257x1280 features per sample
+        img = self.img_emb(clip_feature)
+        img = jnp.broadcast_to(img, (context.shape[0], *img.shape[1:]))
+        return jnp.concatenate([img, self.text_embedding(context)], axis=1)
 
     def _register(self, actions: ActionInputs) -> tuple[jax.Array, jax.Array, int]:
         """Action + state tokens [B, A+S, D], their timesteps [B, A+S], and A."""

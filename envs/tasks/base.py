@@ -14,7 +14,7 @@ class TaskConfig:
     """What every task declares. Subclass (frozen) to add task-specific fields."""
 
     name: str
-    family: str  # key of the scripted expert in envs.experts.EXPERTS
+    family: str  # tasks sharing a Task class and expert (reported by envs.task_info)
     instruction: str
     paraphrases: tuple[str, ...]
     description: str

@@ -20,6 +20,20 @@ class LiftConfig(TaskConfig):
     center: tuple[float, float] = (0.0, 0.0)
 
 
+LIFT_CONFIG = LiftConfig(
+    name="Lift",
+    family="lift",
+    instruction="pick up the red cube",
+    paraphrases=(
+        "lift the red cube",
+        "grab the red block and raise it",
+        "pick the cube up off the table",
+    ),
+    description="Lift a 4 cm cube at least 5 cm off the table.",
+    horizon=150,
+)
+
+
 class LiftTask(Task):
     """Success: the cube's centre is `lift_height` above where it rested. Stages: reached, grasped, lifted."""
 

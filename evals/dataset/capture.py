@@ -6,6 +6,7 @@ pixels it will see when deployed, and only small frames travel between processes
 
 Example:
     >>> import numpy as np
+    >>> from evals.dataset.options import DatasetOptions
     >>> cfg = DatasetOptions(root="unused", size=(2, 3), cameras=("cam",))
     >>> cap = DatasetCapture(cfg)
     >>> obs = {"cam": np.zeros((4, 6, 3), np.uint8), "joint_position": np.arange(7), "gripper_position": [1.0]}
@@ -23,19 +24,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-DROID_CAMERAS = ("exterior_image_0_left", "exterior_image_1_left", "wrist_image_left")
-DEFAULT_SIZE = (64, 96)  # (H, W): the cube is visible, and rendering cost barely depends on the size
-
-
-@dataclass(frozen=True)
-class DatasetOptions:
-    """The ``--dataset`` settings: where, at what size, which cameras, and whether failures are kept."""
-
-    root: str
-    size: tuple[int, int] = DEFAULT_SIZE
-    cameras: tuple[str, ...] = DROID_CAMERAS
-    keep_all: bool = False  # False: successful episodes only
-    val_fraction: float = 0.1
+from evals.dataset.options import DatasetOptions
 
 
 @dataclass(frozen=True)

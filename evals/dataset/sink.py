@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from evals.dataset.capture import DatasetOptions
 from evals.dataset.lerobot_writer import DatasetWriter
+from evals.dataset.options import DatasetOptions
 
 
 class DatasetSink:

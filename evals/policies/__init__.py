@@ -17,10 +17,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from evals.policies.base import Policy
-from evals.policies.registry import REGISTRY, PolicySpecError, build, valid_forms
+from evals.contract.policy import Policy
+from evals.policies.options import PolicyOptionError, parse_policy_opts
+from evals.policies.registry import REGISTRY, PolicySpecError, parse, valid_forms
 
-__all__ = ["REGISTRY", "Policy", "PolicyFactory", "PolicySpecError", "valid_forms"]
+__all__ = [
+    "REGISTRY",
+    "PolicyFactory",
+    "PolicyOptionError",
+    "PolicySpecError",
+    "parse_policy_opts",
+    "valid_forms",
+]
 
 
 def _jsonable(value: Any) -> Any:
@@ -37,7 +45,7 @@ class PolicyFactory:
     """Builds the policy for each episode; created once per worker process.
 
     Use :meth:`from_spec`. ``for_episode`` may raise (e.g. a replay file without that episode): the runner
-    records that on the episode like any other policy error.
+    records that on the episode like any other policy error. ``options`` are the typed policy options.
     """
 
     def __init__(self, spec: str, name: str, builder: Any, checkpoint: str | None, options: dict[str, Any]):
@@ -53,11 +61,11 @@ class PolicyFactory:
     ) -> PolicyFactory:
         """Parse and validate ``spec``; raises :class:`PolicySpecError` (message names the fix) on mistakes.
 
-        Remote specs connect here, so an unreachable server is reported before any episode runs.
+        ``options`` may be ``--policy-opt`` strings; they are converted to the policy's option types. Remote
+        specs connect here, so an unreachable server is reported before any episode runs.
         """
-        options = dict(options or {})
-        name, builder = build(spec, checkpoint, options)
-        return cls(spec, name, builder, checkpoint, options)
+        choice = parse(spec, checkpoint, options)
+        return cls(spec, choice.name, choice.builder(), checkpoint, choice.options)
 
     def for_episode(self, env: Any, *, seed: int, episode_key: dict[str, Any]) -> Policy:
         """The policy for one episode of ``env`` (call ``reset(instruction)`` on it, or via the wrapper)."""
@@ -65,13 +73,14 @@ class PolicyFactory:
 
     def describe(self) -> dict[str, Any]:
         """JSON-able description for run.json: name, spec, checkpoint, options, and metadata where cheap."""
+        metadata = self._builder.metadata()
         return _jsonable(
             {
                 "name": self.name,
                 "spec": self.spec,
                 "checkpoint": self.checkpoint,
                 "options": self.options,
-                "metadata": self._builder.metadata(),
+                "metadata": None if metadata is None else metadata.to_dict(),
             }
         )
 

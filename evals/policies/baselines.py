@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from evals.contract.policy import PolicyMetadata
+
 # Franka Emika Panda joint limits (rad), from Franka's datasheet; the default when no env is at hand.
 PANDA_JOINT_LOW = (-2.8973, -1.7628, -2.8973, -3.0718, -2.8973, -0.0175, -2.8973)
 PANDA_JOINT_HIGH = (2.8973, 1.7628, 2.8973, -0.0698, 2.8973, 3.7525, 2.8973)
@@ -76,17 +78,15 @@ class ActionSpec:
             raise ValueError(f"random policy needs a bounded action space, got low={low}, high={high}")
         return low, high
 
-    def metadata(self, name: str) -> dict[str, Any]:
-        """Policy metadata for a per-step, state-only baseline."""
-        return {
-            "name": name,
-            "action_space": self.action_space,
-            "action_dim": self.action_dim,
-            "cameras": (),
-            "image_size": None,
-            "chunk_length": 1,
-            "config": {"action_space": self.action_space},
-        }
+    def metadata(self, name: str, **config: Any) -> PolicyMetadata:
+        """Policy metadata for a per-step, state-only policy in this action space (``config`` is added)."""
+        return PolicyMetadata(
+            name=name,
+            action_space=self.action_space,
+            action_dim=self.action_dim,
+            chunk_length=1,
+            config={"action_space": self.action_space, **config},
+        )
 
 
 class RandomPolicy:
@@ -96,8 +96,7 @@ class RandomPolicy:
         self.spec = spec
         self.seed = int(seed)
         self._low, self._high = spec.sampling_bounds()
-        self.metadata = spec.metadata("random")
-        self.metadata["config"] = {**self.metadata["config"], "seed": self.seed}
+        self.metadata = spec.metadata("random", seed=self.seed)
         self._rng = np.random.default_rng(self.seed)
 
     def reset(self, instruction: str) -> None:

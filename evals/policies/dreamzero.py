@@ -13,6 +13,8 @@ import inspect
 import sys
 from typing import Any
 
+from evals.contract.policy import metadata_from_dict
+
 INFERENCE_MODULE = "dreamzero_jax.inference"
 
 
@@ -43,12 +45,15 @@ def build_model(*, config_name: str, checkpoint: str | None, seed: int) -> Any:
 
 
 class EpisodeView:
-    """One episode's view of the shared model: ``reset`` passes the episode seed when supported."""
+    """One episode's view of the shared model: ``reset`` passes the episode seed when supported.
+
+    This is where the model enters ``evals``: its plain metadata dict becomes a typed ``PolicyMetadata``.
+    """
 
     def __init__(self, model: Any, seed: int) -> None:
         self.model = model
         self.seed = int(seed)
-        self.metadata = model.metadata
+        self.metadata = metadata_from_dict(model.metadata)
         self._takes_seed = "seed" in inspect.signature(model.reset).parameters
 
     def reset(self, instruction: str) -> None:

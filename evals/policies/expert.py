@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from evals.contract.policy import PolicyMetadata
+
 
 class AgentPolicy:
     """Adapts a per-step agent (``reset()``, ``act(obs) -> (action_dim,)``) to the Policy interface.
@@ -21,7 +23,7 @@ class AgentPolicy:
     """
 
     def __init__(
-        self, agent: Any, metadata: dict[str, Any], action_noise: float = 0.0, seed: int = 0
+        self, agent: Any, metadata: PolicyMetadata, action_noise: float = 0.0, seed: int = 0
     ) -> None:
         self.agent = agent
         self.metadata = metadata
@@ -58,13 +60,12 @@ def expert_policy(
 ) -> AgentPolicy:
     """The scripted expert for ``env``'s task, embodiment and action space (noisy execution, see AgentPolicy)."""
     info = env.unwrapped.spec_info
-    metadata = {
-        "name": "expert",
-        "action_space": str(info["action_space"]),
-        "action_dim": int(info["action_dim"]),
-        "cameras": (),
-        "image_size": None,
-        "chunk_length": 1,
-        "config": {"action_space": str(info["action_space"]), "action_noise": float(action_noise)},
-    }
+    space = str(info["action_space"])
+    metadata = PolicyMetadata(
+        name="expert",
+        action_space=space,
+        action_dim=int(info["action_dim"]),
+        chunk_length=1,
+        config={"action_space": space, "action_noise": float(action_noise)},
+    )
     return AgentPolicy(make_agent(env), metadata, action_noise=action_noise, seed=seed)

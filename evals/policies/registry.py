@@ -1,8 +1,10 @@
-"""The ``--policy`` registry: spec name -> how to build that policy for each episode.
+"""The ``--policy`` registry: spec name -> how to build that policy for each episode, or to serve it.
 
-Each kind has a builder with ``for_episode(env, seed, episode_key) -> Policy``, ``metadata() -> dict | None``
-(what is known without an env) and ``close()``. Cheap policies are built per episode; the model and the
-remote connection once per builder (i.e. once per worker process).
+Each kind has a builder with ``for_episode(env, seed, episode_key) -> Policy``,
+``metadata() -> PolicyMetadata | None`` (what is known without an env) and ``close()``. Servable kinds (those
+that need no env, only an :class:`ActionSpec`) also have ``for_action_spec(spec) -> Policy``, which
+``python -m evals.serve`` uses. Cheap policies are built per episode; the model and the remote connection once
+per builder (i.e. once per worker process). Options (``--policy-opt KEY=VALUE``) are typed per kind.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from evals.policies.base import Policy
+from evals.contract.policy import Policy, PolicyMetadata, metadata_from_dict
 from evals.policies.baselines import ActionSpec, RandomPolicy, ZeroPolicy
+from evals.policies.options import coerce
 
 
 class PolicySpecError(ValueError):
@@ -23,7 +26,7 @@ class PolicySpecError(ValueError):
 class _Stateless:
     """Base for builders that hold nothing between episodes."""
 
-    def metadata(self) -> dict[str, Any] | None:
+    def metadata(self) -> PolicyMetadata | None:
         return None
 
     def close(self) -> None:
@@ -44,24 +47,35 @@ class ExpertBuilder(_Stateless):
             env, self.make_agent or expert.default_make_expert, action_noise=self.action_noise, seed=seed
         )
 
-    def metadata(self) -> dict[str, Any]:
-        return {"name": "expert", "chunk_length": 1, "cameras": ()}
+    def metadata(self) -> PolicyMetadata:
+        return PolicyMetadata(name="expert", chunk_length=1)
 
 
 class RandomBuilder(_Stateless):
-    def for_episode(self, env: Any, seed: int, episode_key: dict[str, Any]) -> Policy:
-        return RandomPolicy(ActionSpec.from_env(env), seed)
+    """``seed`` option: one fixed seed for every episode (default: each episode's own seed; 0 when served)."""
 
-    def metadata(self) -> dict[str, Any]:
-        return {"name": "random", "chunk_length": 1, "cameras": ()}
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = seed
+
+    def for_episode(self, env: Any, seed: int, episode_key: dict[str, Any]) -> Policy:
+        return RandomPolicy(ActionSpec.from_env(env), seed if self.seed is None else self.seed)
+
+    def for_action_spec(self, spec: ActionSpec) -> Policy:
+        return RandomPolicy(spec, 0 if self.seed is None else self.seed)
+
+    def metadata(self) -> PolicyMetadata:
+        return PolicyMetadata(name="random", chunk_length=1)
 
 
 class ZeroBuilder(_Stateless):
     def for_episode(self, env: Any, seed: int, episode_key: dict[str, Any]) -> Policy:
         return ZeroPolicy(ActionSpec.from_env(env))
 
-    def metadata(self) -> dict[str, Any]:
-        return {"name": "zero", "chunk_length": 1, "cameras": ()}
+    def for_action_spec(self, spec: ActionSpec) -> Policy:
+        return ZeroPolicy(spec)
+
+    def metadata(self) -> PolicyMetadata:
+        return PolicyMetadata(name="zero", chunk_length=1)
 
 
 class ReplayBuilder(_Stateless):
@@ -83,8 +97,8 @@ class ReplayBuilder(_Stateless):
             self.recording.actions(key), source=self.path, episode_key=key, action_space=action_space
         )
 
-    def metadata(self) -> dict[str, Any]:
-        return {"name": "replay", "chunk_length": 1, "cameras": (), "episodes": len(self.recording)}
+    def metadata(self) -> PolicyMetadata:
+        return PolicyMetadata(name="replay", chunk_length=1, config={"episodes": len(self.recording)})
 
 
 class DreamZeroBuilder:
@@ -100,17 +114,33 @@ class DreamZeroBuilder:
         self.checkpoint, self.config, self.seed = checkpoint, config, int(seed)
         self._model: Any = None
 
-    def for_episode(self, env: Any, seed: int, episode_key: dict[str, Any]) -> Policy:
+    def _built(self) -> Any:
         from evals.policies import dreamzero
 
         if self._model is None:
             self._model = dreamzero.build_model(
                 config_name=self.config, checkpoint=self.checkpoint, seed=self.seed
             )
-        return dreamzero.EpisodeView(self._model, seed)
+        return self._model
 
-    def metadata(self) -> dict[str, Any] | None:
-        return None if self._model is None else dict(self._model.metadata)
+    def for_episode(self, env: Any, seed: int, episode_key: dict[str, Any]) -> Policy:
+        from evals.policies import dreamzero
+
+        return dreamzero.EpisodeView(self._built(), seed)
+
+    def for_action_spec(self, spec: ActionSpec) -> Policy:
+        """The model for serving; every session resets with the model seed, as the model does by default."""
+        from evals.policies import dreamzero
+
+        view = dreamzero.EpisodeView(self._built(), self.seed)
+        if view.metadata.action_space not in (None, spec.action_space):
+            raise PolicySpecError(
+                f"policy 'dreamzero' acts in {view.metadata.action_space}, not --action-space {spec.action_space}"
+            )
+        return view
+
+    def metadata(self) -> PolicyMetadata | None:
+        return None if self._model is None else metadata_from_dict(self._model.metadata)
 
     def close(self) -> None:
         self._model = None
@@ -135,8 +165,8 @@ class RemoteBuilder:
     def for_episode(self, env: Any, seed: int, episode_key: dict[str, Any]) -> Policy:
         return self.policy
 
-    def metadata(self) -> dict[str, Any]:
-        return dict(self.policy.metadata)
+    def metadata(self) -> PolicyMetadata:
+        return self.policy.metadata
 
     def close(self) -> None:
         self.policy.close()
@@ -151,6 +181,7 @@ class PolicyKind:
     takes_arg: bool = False
     takes_checkpoint: bool = False
     options: dict[str, type] = dataclasses.field(default_factory=dict)  # option name -> type
+    servable: bool = False  # buildable without an env (``for_action_spec``), so ``evals.serve`` can serve it
 
 
 REGISTRY: dict[str, PolicyKind] = {
@@ -159,14 +190,17 @@ REGISTRY: dict[str, PolicyKind] = {
         lambda arg, ckpt, **opt: ExpertBuilder(**opt),
         options={"action_noise": float},  # std (rad) of noise on executed joint targets; labels stay clean
     ),
-    "random": PolicyKind("random", lambda arg, ckpt: RandomBuilder()),
-    "zero": PolicyKind("zero", lambda arg, ckpt: ZeroBuilder()),
+    "random": PolicyKind(
+        "random", lambda arg, ckpt, **opt: RandomBuilder(**opt), options={"seed": int}, servable=True
+    ),
+    "zero": PolicyKind("zero", lambda arg, ckpt: ZeroBuilder(), servable=True),
     "replay": PolicyKind("replay:<steps.parquet>", lambda arg, ckpt: ReplayBuilder(arg), takes_arg=True),
     "dreamzero": PolicyKind(
         "dreamzero",
         lambda arg, ckpt, **opt: DreamZeroBuilder(ckpt, **opt),
         takes_checkpoint=True,
         options={"config": str, "seed": int},
+        servable=True,
     ),
     "remote": PolicyKind(
         "remote:<host>:<port>",
@@ -181,8 +215,32 @@ def valid_forms() -> str:
     return ", ".join(kind.form for kind in REGISTRY.values())
 
 
-def build(spec: str, checkpoint: str | None, options: dict[str, Any]) -> tuple[str, Any]:
-    """Parse ``spec`` and build its builder; ``PolicySpecError`` with a one-line fix on any mistake."""
+def servable_names() -> tuple[str, ...]:
+    """Kinds ``python -m evals.serve`` can serve."""
+    return tuple(name for name, kind in REGISTRY.items() if kind.servable)
+
+
+@dataclasses.dataclass(frozen=True)
+class PolicyChoice:
+    """A validated ``--policy`` spec with its checkpoint and typed options; :meth:`builder` builds it."""
+
+    spec: str
+    name: str
+    arg: str | None
+    checkpoint: str | None
+    options: dict[str, Any]  # converted to the kind's option types
+
+    @property
+    def kind(self) -> PolicyKind:
+        return REGISTRY[self.name]
+
+    def builder(self) -> Any:
+        """Build the builder (may connect, load a file or import the model); ``PolicySpecError`` on failure."""
+        return self.kind.build(self.arg, self.checkpoint, **self.options)
+
+
+def parse(spec: str, checkpoint: str | None = None, options: dict[str, Any] | None = None) -> PolicyChoice:
+    """Validate ``spec``, ``checkpoint`` and ``options`` against the registry (nothing is built)."""
     name, sep, arg = spec.partition(":")
     kind = REGISTRY.get(name)
     if kind is None:
@@ -193,6 +251,7 @@ def build(spec: str, checkpoint: str | None, options: dict[str, Any]) -> tuple[s
         raise PolicySpecError(f"policy {name!r} takes no argument; write {kind.form}")
     if checkpoint is not None and not kind.takes_checkpoint:
         raise PolicySpecError(f"--checkpoint is only used by --policy dreamzero, not {name!r}")
+    options = dict(options or {})
     unknown = sorted(set(options) - set(kind.options))
     if unknown:
         allowed = ", ".join(kind.options) or "none"
@@ -200,8 +259,17 @@ def build(spec: str, checkpoint: str | None, options: dict[str, Any]) -> tuple[s
     typed: dict[str, Any] = {}
     for key, value in options.items():
         try:
-            typed[key] = kind.options[key](value)
+            typed[key] = coerce(kind.options[key], value)
         except (TypeError, ValueError) as err:
             raise PolicySpecError(f"option {key}={value!r} for policy {name!r}: {err}") from err
-    args = (arg or None, checkpoint)
-    return name, kind.build(*args, **typed)
+    return PolicyChoice(spec, name, arg or None, checkpoint, typed)
+
+
+def build_served(choice: PolicyChoice, action_spec: ActionSpec) -> Policy:
+    """The one policy ``evals.serve`` serves; ``PolicySpecError`` for kinds that need an env (expert, replay)."""
+    if not choice.kind.servable:
+        raise PolicySpecError(
+            f"policy {choice.name!r} needs a simulator env, so it cannot be served; "
+            f"servable: {', '.join(servable_names())}"
+        )
+    return choice.builder().for_action_spec(action_spec)

@@ -2,7 +2,7 @@
 
 Protocol (what openpi's ``WebsocketClientPolicy`` and RoboArena's / DreamZero's clients do):
 - connect (``ws://host:port``, no compression, no size limit); the server's first frame is its metadata;
-- each observation is one msgpack-numpy frame (``observation/<key>`` + ``prompt``, see ``evals.serve.protocol``);
+- each observation is one msgpack-numpy frame (``observation/<key>`` + ``prompt``, see ``evals.contract.wire``);
   the reply is a binary frame: ``{"actions": (N, d), ...}`` (openpi) or a bare ``(N, d)`` array (RoboArena,
   DreamZero); a text frame is the server's traceback, after which the server closes the connection.
 
@@ -26,52 +26,14 @@ import numpy as np
 import websockets
 import websockets.sync.client
 
-from evals.policies.image_resize import resize_with_pad
-from evals.serve import protocol
+from evals.contract import wire
+from evals.contract.images import resize_with_pad
 
-ROBOARENA_KEYS = ("n_external_cameras", "needs_wrist_camera", "needs_session_id")
-DROID_CAMERAS = ("exterior_image_0_left", "exterior_image_1_left", "wrist_image_left")
-RESET_REPLY = "reset successful"
 PROTOCOLS = ("auto", "openpi", "roboarena")
 
 
 class RemotePolicyError(RuntimeError):
     """The remote policy server is unreachable, failed (its traceback is in the message) or replied garbage."""
-
-
-def _jsonable(value: Any) -> Any:
-    """Server metadata as plain JSON types (for run.json)."""
-    if isinstance(value, dict):
-        return {str(k.decode() if isinstance(k, bytes) else k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray | np.generic):
-        return value.tolist()
-    if isinstance(value, bytes):
-        return value.decode(errors="replace")
-    return value
-
-
-def _metadata_from_server(server: dict[str, Any], name: str, uri: str, dialect: str) -> dict[str, Any]:
-    """Our Policy metadata from the server's (openpi: free-form; RoboArena: PolicyServerConfig; ours: both)."""
-    if "cameras" in server:
-        cameras = tuple(server["cameras"])
-    elif any(k in server for k in ROBOARENA_KEYS):
-        n_ext = int(server.get("n_external_cameras", 1))
-        cameras = tuple(f"exterior_image_{i}_left" for i in range(n_ext))
-        cameras += ("wrist_image_left",) if server.get("needs_wrist_camera", True) else ()
-    else:
-        cameras = DROID_CAMERAS  # unknown server: send every DROID view
-    size = server.get("image_size", server.get("image_resolution"))
-    return {
-        "name": name,
-        "action_space": server.get("action_space", "joint_position"),
-        "action_dim": int(server.get("action_dim", 8)),
-        "cameras": cameras,
-        "image_size": None if size is None else tuple(int(s) for s in size),
-        "chunk_length": server.get("chunk_length"),
-        "config": {"uri": uri, "protocol": dialect, "server_metadata": _jsonable(server)},
-    }
 
 
 class RemotePolicy:
@@ -141,9 +103,10 @@ class RemotePolicy:
         self.server_metadata = server_metadata
         dialect = self._requested_protocol
         if dialect == "auto":
-            dialect = "roboarena" if any(k in server_metadata for k in ROBOARENA_KEYS) else "openpi"
+            dialect = "roboarena" if any(k in server_metadata for k in wire.ROBOARENA_KEYS) else "openpi"
         self.protocol = dialect
-        self.metadata = _metadata_from_server(server_metadata, self.name, self.uri, dialect)
+        config = {"uri": self.uri, "protocol": dialect, "server_metadata": wire.jsonable(server_metadata)}
+        self.metadata = wire.metadata_from_frame(server_metadata, name=self.name, config=config)
 
     def _receive(self) -> Any:
         """One frame: binary -> decoded; text -> the server's error (it closes the connection after it)."""
@@ -158,13 +121,13 @@ class RemotePolicy:
         if isinstance(frame, str):
             self.close()  # the server closes after an error frame; the next reset reconnects
             raise RemotePolicyError(f"error in policy server {self.uri}:\n{frame}")
-        return protocol.unpackb(frame)
+        return wire.unpackb(frame)
 
     def _send(self, message: dict[str, Any]) -> None:
         if self._ws is None:
             raise RemotePolicyError(f"the connection to {self.uri} is closed (it reopens on the next reset)")
         try:
-            self._ws.send(protocol.packb(message))
+            self._ws.send(wire.packb(message))
         except websockets.ConnectionClosed as err:
             self.close()
             raise RemotePolicyError(f"{self.uri} closed the connection: {err}") from err
@@ -181,7 +144,7 @@ class RemotePolicy:
         if self.protocol != "roboarena":
             return
         self._session_id = f"{os.getpid()}-{next(self._sessions)}-{time.time_ns()}"
-        self._send({protocol.ENDPOINT_KEY: "reset", "prompt": instruction, "session_id": self._session_id})
+        self._send({wire.ENDPOINT_KEY: "reset", "prompt": instruction, "session_id": self._session_id})
         assert self._ws is not None
         try:
             reply = self._ws.recv(timeout=self.reply_timeout)
@@ -189,15 +152,15 @@ class RemotePolicy:
             self.close()
             raise RemotePolicyError(f"{self.uri} did not acknowledge reset: {err}") from err
         # RoboArena servers answer a reset with a text frame; anything textual but that is a traceback.
-        if isinstance(reply, str) and reply.strip() != RESET_REPLY:
+        if isinstance(reply, str) and reply.strip() != wire.RESET_REPLY:
             self.close()
             raise RemotePolicyError(f"error in policy server {self.uri} on reset:\n{reply}")
 
     def infer(self, obs: dict[str, Any]) -> dict[str, Any]:
         """Send one observation and return ``{"actions": float32 (N, d), "timing": {...}}``."""
-        message = protocol.obs_to_wire({**self._prepare(obs), "prompt": obs.get("prompt", self._prompt)})
+        message = wire.obs_to_wire({**self._prepare(obs), "prompt": obs.get("prompt", self._prompt)})
         if self.protocol == "roboarena":
-            message[protocol.ENDPOINT_KEY] = "infer"
+            message[wire.ENDPOINT_KEY] = "infer"
             if self._session_id is not None:
                 message["session_id"] = self._session_id
         self._send(message)
@@ -206,7 +169,7 @@ class RemotePolicy:
 
     def _prepare(self, obs: dict[str, Any]) -> dict[str, Any]:
         """Only the cameras the server wants, resized (with padding) to its resolution, as openpi clients do."""
-        cameras, size = set(self.metadata["cameras"]), self.metadata["image_size"]
+        cameras, size = set(self.metadata.cameras), self.metadata.image_size
         out: dict[str, Any] = {}
         for key, value in obs.items():
             if (

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from evals.contract.policy import PolicyMetadata
+
 KEY_COLUMNS = ("case_id", "seed")
 
 
@@ -74,15 +76,13 @@ class ReplayPolicy:
         self._actions = actions
         self._step = 0
         self._key = {k: episode_key[k] for k in KEY_COLUMNS}
-        self.metadata = {
-            "name": "replay",
-            "action_space": action_space,
-            "action_dim": int(actions.shape[1]),
-            "cameras": (),
-            "image_size": None,
-            "chunk_length": 1,
-            "config": {"source": source},
-        }
+        self.metadata = PolicyMetadata(
+            name="replay",
+            action_space=action_space,
+            action_dim=int(actions.shape[1]),
+            chunk_length=1,
+            config={"source": source},
+        )
 
     def reset(self, instruction: str) -> None:
         self._step = 0

@@ -1,4 +1,4 @@
-"""Serves any :class:`~evals.policies.base.Policy` over the openpi / RoboArena websocket protocol.
+"""Serves any :class:`~evals.contract.policy.Policy` over the openpi / RoboArena websocket protocol.
 
 Per connection: the first frame is the metadata (the policy's own keys plus RoboArena's ``PolicyServerConfig``
 keys, so openpi, RoboArena/DreamZero and our clients can all configure themselves from it); then each binary
@@ -28,28 +28,11 @@ import websockets
 import websockets.asyncio.server as ws_server
 import websockets.frames
 
-from evals.policies.base import Policy
-from evals.serve import protocol
+from evals.contract import wire
+from evals.contract.policy import Policy
 
 logger = logging.getLogger(__name__)
-RESET_REPLY = "reset successful"
 REPLY_FORMATS = ("dict", "array")
-
-
-def server_metadata(policy: Policy) -> dict[str, Any]:
-    """The first frame: the policy metadata plus RoboArena's PolicyServerConfig fields derived from it."""
-    meta = dict(policy.metadata)
-    cameras = tuple(meta.get("cameras") or ())
-    size = meta.get("image_size")
-    roboarena = {
-        "image_resolution": None if size is None else list(size),
-        "n_external_cameras": sum(c.startswith("exterior_image") for c in cameras),
-        "needs_wrist_camera": "wrist_image_left" in cameras,
-        "needs_stereo_camera": False,
-        "needs_session_id": True,
-        "action_space": meta.get("action_space") or "joint_position",
-    }
-    return {**meta, **roboarena, "cameras": list(cameras)}
 
 
 @dataclasses.dataclass
@@ -69,7 +52,7 @@ class PolicyServer:
             raise ValueError(f"reply must be one of {REPLY_FORMATS}, got {reply!r}")
         self.policy = policy
         self.host, self.port, self.reply = host, port, reply
-        self.metadata = server_metadata(policy)
+        self.metadata = wire.metadata_frame(policy.metadata)
         self._lock = asyncio.Lock()
         self._owner: _Connection | None = None  # connection whose episode the policy state belongs to
 
@@ -94,24 +77,24 @@ class PolicyServer:
 
     async def _handler(self, ws: ws_server.ServerConnection) -> None:
         conn = _Connection()
-        await ws.send(protocol.packb(self.metadata))
+        await ws.send(wire.packb(self.metadata))
         while True:
             try:
                 frame = await ws.recv()
                 if isinstance(frame, str):
                     raise TypeError("expected binary msgpack frames, got a text frame")
-                message = protocol.unpackb(frame)
+                message = wire.unpackb(frame)
                 if not isinstance(message, dict):
                     raise TypeError(f"expected a map per frame, got {type(message).__name__}")
-                if message.get(protocol.ENDPOINT_KEY, "infer") == "reset":
+                if message.get(wire.ENDPOINT_KEY, "infer") == "reset":
                     conn.needs_reset = True
                     conn.prompt = str(message.get("prompt", conn.prompt))
                     conn.session_id = message.get("session_id", conn.session_id)
-                    await ws.send(RESET_REPLY)
+                    await ws.send(wire.RESET_REPLY)
                     continue
                 async with self._lock:
-                    reply = await asyncio.to_thread(self._infer, conn, protocol.wire_to_obs(message))
-                await ws.send(protocol.packb(reply))
+                    reply = await asyncio.to_thread(self._infer, conn, wire.wire_to_obs(message))
+                await ws.send(wire.packb(reply))
             except websockets.ConnectionClosed:
                 break
             except Exception:

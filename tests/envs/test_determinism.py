@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -97,3 +99,22 @@ def test_reset_without_seed_continues_the_seeded_sequence():
     _, b = env.reset()
     assert a["variations"] == b["variations"]
     env.close()
+
+
+def test_distractors_move_with_the_seed():
+    env = envs.make("Lift", cameras=(), variations={"distractors": 3})
+    scene = env.unwrapped.scene
+    layouts = []
+    for seed in (0, 1, 2, 0):
+        _, info = env.reset(seed=seed)
+        xy = np.array([scene.object_pos(obj)[:2] for obj in scene.distractors])
+        reported = [[info["variations"][f"distractors.d{i}_{a}"] for a in "xy"] for i in range(len(xy))]
+        np.testing.assert_allclose(xy, reported, atol=1e-9)  # the report is where they really are
+        layouts.append(xy)
+    env.close()
+    np.testing.assert_array_equal(layouts[0], layouts[3])
+    for i, j in itertools.combinations(range(3), 2):
+        assert np.all(np.linalg.norm(layouts[i] - layouts[j], axis=1) > 1e-3), (
+            i,
+            j,
+        )  # every distractor moved

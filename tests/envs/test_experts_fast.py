@@ -1,6 +1,9 @@
-"""Scripted experts succeed (a few seeds, cameras off); baselines do not. The 50-seed table lives in docs/tasks.md."""
+"""Scripted experts in other action spaces, the zero baseline, and the slow 10-seed rate over every cell (one seed
+per cell: test_tasks.py; the 50-seed table: docs/tasks.md)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 
@@ -8,26 +11,9 @@ import envs
 from envs.experts import ZeroAgent, make_expert
 from envs.experts.evaluate import rollout, run_cell
 
-MY_TASKS = ("Lift", "CubeInBowl", "CanInMug", "FruitInBin")
-
 
 def run_episode(env, agent, seed: int) -> bool:
     return rollout(env, agent, seed)[0]
-
-
-@pytest.mark.parametrize("task", MY_TASKS)
-def test_expert_succeeds_panda(task):
-    env = envs.make(task, cameras=())
-    expert = make_expert(env)
-    assert all(run_episode(env, expert, seed) for seed in (0, 1))
-    env.close()
-
-
-@pytest.mark.parametrize("embodiment", ["iiwa", "kinova3"])
-def test_expert_succeeds_other_embodiments(embodiment):
-    env = envs.make("CubeInBowl", embodiment, cameras=())
-    assert run_episode(env, make_expert(env), seed=2)
-    env.close()
 
 
 @pytest.mark.parametrize("space", ["joint_velocity", "cartesian_velocity"])
@@ -43,18 +29,6 @@ def test_zero_agent_never_succeeds():
     env.close()
 
 
-def test_unknown_family_has_clear_error():
-    env = envs.make("Lift", cameras=())
-    object.__setattr__(
-        env.unwrapped.task,
-        "config",
-        env.unwrapped.task.config.__class__(**{**env.unwrapped.task.config.__dict__, "family": "juggling"}),
-    )
-    with pytest.raises(ValueError, match="juggling"):
-        make_expert(env)
-    env.close()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("embodiment", envs.list_embodiments())
 @pytest.mark.parametrize("task", envs.list_tasks())
@@ -62,3 +36,12 @@ def test_expert_success_rate_10_seeds(task, embodiment):
     """Every task x embodiment: the expert solves at least 9 of seeds 0..9 (docs/tasks.md has 50 seeds)."""
     cell = run_cell(task, embodiment, seeds=10, agent="expert", action_space="joint_position")
     assert cell["rate"] >= 0.9, cell
+
+
+def test_unregistered_task_has_clear_error():
+    env = envs.make("Lift", cameras=())
+    task = env.unwrapped.task
+    task.config = dataclasses.replace(task.config, name="Juggling")
+    with pytest.raises(ValueError, match="Juggling"):
+        make_expert(env)
+    env.close()

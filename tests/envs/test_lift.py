@@ -22,12 +22,6 @@ def _evaluate(env):
     return u.task.evaluate(u.scene)
 
 
-def test_initial_state_not_success(env):
-    _, info = env.reset(seed=0)
-    assert info["success"] is False and info["progress"] == 0.0
-    assert info["stages"] == {"reached": False, "grasped": False, "lifted": False}
-
-
 def test_lifted_cube_is_success(env):
     env.reset(seed=0)
     u = env.unwrapped

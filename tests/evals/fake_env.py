@@ -16,7 +16,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from evals.backend import EnvBackend
+from evals.contract import PolicyMetadata
+from evals.runner.backend import EnvBackend
 
 TASKS = ("FakeReach", "FakeCrash")
 EMBODIMENTS = ("panda", "ur5e")
@@ -158,15 +159,9 @@ class FakePolicy:
         self.env, self.kind = env.unwrapped, kind
         self.rng = np.random.default_rng(seed)
         cams = ("exterior_image_0_left",) if kind == "camera" else ()
-        self.metadata = {
-            "name": kind,
-            "action_space": "joint_position",
-            "action_dim": 8,
-            "cameras": cams,
-            "image_size": None,
-            "chunk_length": 4,
-            "config": {},
-        }
+        self.metadata = PolicyMetadata(
+            name=kind, action_space="joint_position", action_dim=8, cameras=cams, chunk_length=4
+        )
         self.calls = 0
 
     def reset(self, instruction: str) -> None:

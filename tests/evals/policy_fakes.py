@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 PANDA_LOW = np.array([-2.9, -1.76, -2.9, -3.07, -2.9, -0.02, -2.9], np.float32)
@@ -66,3 +68,30 @@ class FakeExpert:
         action = np.zeros(self.env.spec_info["action_dim"], np.float32)
         action[0] = self.steps / 100
         return action
+
+
+class FakeDreamZero:
+    """Stands in for ``dreamzero_jax.inference.DreamZeroPolicy`` (plain-dict metadata, records builds/resets)."""
+
+    built: ClassVar[list] = []
+
+    def __init__(self, config_name, checkpoint, seed):
+        self.metadata = {
+            "name": "dreamzero",
+            "action_space": "joint_position",
+            "action_dim": 8,
+            "chunk_length": 24,
+            "cameras": ("wrist_image_left",),
+        }
+        self.resets: list = []
+        FakeDreamZero.built.append((config_name, checkpoint, seed))
+
+    @classmethod
+    def from_config(cls, *, config_name, checkpoint, seed):
+        return cls(config_name, checkpoint, seed)
+
+    def reset(self, instruction, seed=None):
+        self.resets.append((instruction, seed))
+
+    def infer(self, obs):
+        return {"actions": np.zeros((24, 8), np.float32)}

@@ -17,8 +17,8 @@ if str(HERE) not in sys.path:  # so `import fake_env` works here and in spawned 
 
 import fake_env  # noqa: E402
 
-from evals.columns import TIMING_COLUMNS  # noqa: E402
 from evals.run import main  # noqa: E402
+from evals.runner.columns import TIMING_COLUMNS  # noqa: E402
 
 PYTHON = sys.executable
 FAKE_CLI = HERE / "fake_cli.py"

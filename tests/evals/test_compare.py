@@ -10,9 +10,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evals import compare
-from evals.compare_stats import fisher_exact, holm_adjust, mcnemar_exact, min_attainable_p, newcombe_interval
-from evals.stats import Z_95
+from evals.reports import compare
+from evals.reports.compare_stats import (
+    fisher_exact,
+    holm_adjust,
+    mcnemar_exact,
+    min_attainable_p,
+    newcombe_interval,
+)
+from evals.runner.stats import Z_95
 
 
 def write_run(path: Path, rows: list[dict], **info) -> Path:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from dreamzero_jax.data import load_dataset
-from evals.dataset.capture import DatasetOptions
-from evals.env_cache import EnvCache
-from evals.episode import run_episode
-from evals.policies import PolicyFactory, PolicySpecError
+from evals.dataset.options import DatasetOptions
+from evals.policies import PolicyFactory, PolicySpecError, expert
 from evals.policies.registry import ExpertBuilder
-from evals.spec import EpisodeSpec
+from evals.run import main
+from evals.runner.env_cache import EnvCache
+from evals.runner.episode import run_episode
+from evals.runner.spec import EpisodeSpec
 from tests.evals.policy_fakes import FakeEnv, FakeExpert
 from tests.evals.runner_helpers import fake_env, run_main, write_suite
 
@@ -152,3 +155,45 @@ def test_episode_records_labels_not_the_executed_noisy_actions():
     np.testing.assert_allclose(recorded, np.tile(goal, (6, 1)), atol=1e-6)  # the clean targets
     assert np.all(np.abs(executed[:, :7] - recorded[:, :7]) > 0)
     np.testing.assert_array_equal(result.dataset.state[:, :7], np.stack(result.steps["joint_position"]))
+
+
+class GoalAgent:
+    """A scripted agent for the fake reach env (the registry's expert drives it): goal joints, gripper closed."""
+
+    def __init__(self, env):
+        self.env = env.unwrapped
+
+    def reset(self):
+        pass
+
+    def act(self, obs):
+        return np.append(self.env.sim_state()["goal"], 1.0)
+
+
+def test_cli_expert_action_noise_option_reaches_the_expert_and_the_dataset_keeps_clean_labels(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(expert, "default_make_expert", GoalAgent)  # the real registry entry, a fake agent
+    base = ["--suite", write_suite(tmp_path), "--cases", "reach_panda", "--policy", "expert", "--quiet"]
+    record = ["--video", "none", "--output", tmp_path / "run", "--dataset", tmp_path / "ds", "--dataset-all"]
+    noisy = [str(a) for a in [*base, *record, "--policy-opt", "action_noise=0.02"]]
+    assert main(noisy, backend=fake_env.fake_backend()) == 0
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["policy_options"] == {"action_noise": "0.02"}
+    assert info["policy"]["options"] == {"action_noise": 0.02}
+    steps = pd.read_parquet(tmp_path / "run" / "steps.parquet")
+    ds = load_dataset(tmp_path / "ds")
+    assert len(ds.episodes) == 2  # seeds 0 and 1, in suite order
+    for episode, (_, group) in zip(ds.episodes, steps.groupby("seed", sort=True), strict=True):
+        executed = np.stack(group.sort_values("step")["action"])
+        labels = episode.action
+        assert labels.shape == executed.shape
+        np.testing.assert_array_equal(labels, np.tile(labels[0], (len(labels), 1)))  # the clean goal target
+        assert np.all(labels[:, 7] == 1.0) and np.all(executed[:, 7] == labels[:, 7])  # gripper not perturbed
+        noise = executed[:, :7] - labels[:, :7]
+        assert np.all(noise != 0) and 0.005 < noise.std() < 0.05
+    bad = [str(a) for a in [*base, "--output", tmp_path / "bad", "--policy-opt", "action_noise=-1"]]
+    capsys.readouterr()
+    assert main(bad, backend=fake_env.fake_backend()) == 2
+    err = capsys.readouterr().err.strip()
+    assert "action_noise must be >= 0" in err and len(err.splitlines()) == 1

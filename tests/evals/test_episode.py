@@ -3,6 +3,7 @@ and the `--video failures` re-run."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -11,10 +12,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # importlib mode: make the helpers importable
 from runner_helpers import fake_env
 
-from evals.env_cache import EnvCache
-from evals.episode import run_episode
-from evals.spec import EpisodeSpec
-from evals.worker import EpisodeWorker, JobConfig, trajectories_match
+from evals.runner.env_cache import EnvCache
+from evals.runner.episode import run_episode
+from evals.runner.plan import PolicySpec
+from evals.runner.spec import EpisodeSpec
+from evals.runner.worker import EpisodeWorker, JobConfig, trajectories_match
 
 
 def _spec(
@@ -122,7 +124,7 @@ def test_video_frames_and_reset_independence():
 def test_failures_mode_rerenders_failed_state_only_episodes(tmp_path):
     config = JobConfig(
         backend=fake_env.fake_backend(),
-        policy_spec="random",
+        policy=PolicySpec("random"),
         video="failures",
         run_dir=str(tmp_path),
         policy_builder=fake_env.make_fake_factory,
@@ -134,7 +136,7 @@ def test_failures_mode_rerenders_failed_state_only_episodes(tmp_path):
         and (tmp_path / r.row["video"]).stat().st_size > 0
     )
     assert worker.replay_mismatches == 0 and r.frames is None
-    expert = EpisodeWorker(JobConfig(**{**config.__dict__, "policy_spec": "expert"}))
+    expert = EpisodeWorker(dataclasses.replace(config, policy=PolicySpec("expert")))
     assert expert.run(_spec(seed=1)).row["video"] == ""  # successes get no video
     assert not (tmp_path / "videos" / "FakeReach_case__seed1.mp4").exists()
 
@@ -142,7 +144,7 @@ def test_failures_mode_rerenders_failed_state_only_episodes(tmp_path):
 def test_failures_mode_keeps_frames_of_camera_policies_without_rerun(tmp_path):
     config = JobConfig(
         backend=fake_env.fake_backend(),
-        policy_spec="camera",
+        policy=PolicySpec("camera"),
         video="failures",
         run_dir=str(tmp_path),
         policy_builder=fake_env.make_fake_factory,

@@ -12,8 +12,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # importlib mode: make the helpers importable
 from test_compare import make_runner_dirs, write_run
 
-from evals import html_report
-from evals.stats import wilson_interval
+from evals.reports import html_report
+from evals.runner.stats import wilson_interval
 
 VOID = {"meta", "br", "hr", "img", "input", "link", "line", "rect"}  # line/rect are self-closed SVG
 

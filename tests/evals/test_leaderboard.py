@@ -11,8 +11,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # importlib mode: make the helpers importable
 from test_compare import make_runner_dirs, write_run
 
-from evals import leaderboard
-from evals.stats import wilson_interval
+from evals.reports import leaderboard
+from evals.runner.stats import wilson_interval
 
 
 @pytest.fixture(scope="module")

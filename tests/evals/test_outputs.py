@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # importlib mode: make the helpers importable
 from runner_helpers import run_main, write_suite
 
-from evals.columns import EPISODE_SCHEMA, STEP_SCHEMA, TIMING_COLUMNS
+from evals.runner.columns import EPISODE_SCHEMA, STEP_SCHEMA, TIMING_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +130,8 @@ def test_refuses_to_overwrite_a_run(tmp_path, capsys):
 
 
 def test_variation_of_mixed_types_becomes_string(tmp_path):
-    from evals.recorder import RunRecorder
-    from evals.spec import EpisodeSpec
+    from evals.runner.recorder import RunRecorder
+    from evals.runner.spec import EpisodeSpec
 
     rec = RunRecorder(tmp_path)
     rec.prepare()
@@ -148,7 +148,7 @@ def test_variation_of_mixed_types_becomes_string(tmp_path):
 
 
 def fake_result(spec, variations):
-    from evals.episode import EpisodeResult, error_result
+    from evals.runner.episode import EpisodeResult, error_result
 
     result = error_result(spec, "", "")
     return EpisodeResult(spec, result.row, {}, variations)

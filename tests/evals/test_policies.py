@@ -7,19 +7,18 @@ import socket
 import subprocess
 import sys
 import types
-from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from evals.contract.adapter import ChunkedPolicyWrapper
 from evals.policies import PolicyFactory, PolicySpecError
 from evals.policies import dreamzero as dz
 from evals.policies.baselines import ActionSpec, RandomPolicy, ZeroPolicy
 from evals.policies.registry import ExpertBuilder
 from evals.policies.replay import ReplayError
-from evals.wrappers import ChunkedPolicyWrapper
-from tests.evals.policy_fakes import PANDA_HIGH, PANDA_LOW, FakeEnv, FakeExpert
+from tests.evals.policy_fakes import PANDA_HIGH, PANDA_LOW, FakeDreamZero, FakeEnv, FakeExpert
 
 KEY = {"case_id": "cube_0", "seed": 3}
 
@@ -40,7 +39,8 @@ def wrapped(policy, env, horizon=8):
         ("replay", {}, r"needs an argument: replay:<steps.parquet>"),
         ("expert:fast", {}, r"takes no argument"),
         ("zero", {"checkpoint": "w.safetensors"}, r"--checkpoint is only used by --policy dreamzero"),
-        ("random", {"options": {"temperature": 1}}, r"unknown option\(s\) \['temperature'\].*allowed: none"),
+        ("zero", {"options": {"temperature": 1}}, r"unknown option\(s\) \['temperature'\].*allowed: none"),
+        ("random", {"options": {"seed": "x"}}, r"option seed='x' for policy 'random'"),
         ("remote:localhost", {}, r"expected remote:<host>:<port>"),
         ("remote:localhost:99999", {}, r"expected remote:<host>:<port>"),
         ("remote:127.0.0.1:1", {"options": {"connect_timeout": "soon"}}, r"connect_timeout='soon'"),
@@ -70,7 +70,15 @@ def test_describe_is_json_and_names_the_policy():
         "spec": "random",
         "checkpoint": None,
         "options": {},
-        "metadata": {"name": "random", "chunk_length": 1, "cameras": []},
+        "metadata": {
+            "name": "random",
+            "action_space": None,
+            "action_dim": None,
+            "cameras": [],
+            "image_size": None,
+            "chunk_length": 1,
+            "config": {},
+        },
     }
 
 
@@ -79,8 +87,8 @@ def test_expert_is_requeried_every_step_and_built_fresh_per_episode():
     env = FakeEnv()
     builder = ExpertBuilder(make_agent=FakeExpert)
     policy = builder.for_episode(env, 0, KEY)
-    assert policy.metadata["chunk_length"] == 1 and policy.metadata["cameras"] == ()
-    assert policy.metadata["action_dim"] == 8 and policy.metadata["action_space"] == "joint_position"
+    assert policy.metadata.chunk_length == 1 and policy.metadata.cameras == ()
+    assert policy.metadata.action_dim == 8 and policy.metadata.action_space == "joint_position"
     w = wrapped(policy, env)
     steps = [w.act(env.observation()) for _ in range(3)]
     assert all(info.policy_called for _, info in steps)
@@ -158,7 +166,7 @@ def test_replay_resends_the_recorded_actions_of_the_matching_episode(tmp_path, l
     path = tmp_path / "steps.parquet"
     frame.to_parquet(path)
     factory = PolicyFactory.from_spec(f"replay:{path}")
-    assert factory.describe()["metadata"]["episodes"] == 3
+    assert factory.describe()["metadata"]["config"]["episodes"] == 3
     policy = factory.for_episode(FakeEnv(), seed=3, episode_key=KEY)
     got = np.concatenate([policy.infer({})["actions"] for _ in range(5)])
     expected = (
@@ -193,43 +201,19 @@ def test_dreamzero_unavailable_is_a_spec_error(monkeypatch):
         PolicyFactory.from_spec("dreamzero")
 
 
-class _FakeDreamZero:
-    built: ClassVar[list] = []
-
-    def __init__(self, config_name, checkpoint, seed):
-        self.metadata = {
-            "name": "dreamzero",
-            "action_dim": 8,
-            "chunk_length": 24,
-            "cameras": ("wrist_image_left",),
-        }
-        self.resets: list = []
-        _FakeDreamZero.built.append((config_name, checkpoint, seed))
-
-    @classmethod
-    def from_config(cls, *, config_name, checkpoint, seed):
-        return cls(config_name, checkpoint, seed)
-
-    def reset(self, instruction, seed=None):
-        self.resets.append((instruction, seed))
-
-    def infer(self, obs):
-        return {"actions": np.zeros((24, 8), np.float32)}
-
-
 def test_dreamzero_builds_once_warns_about_random_weights_and_reseeds_per_episode(monkeypatch, capsys):
     module = types.ModuleType("fake_inference")
-    module.DreamZeroPolicy = _FakeDreamZero
+    module.DreamZeroPolicy = FakeDreamZero
     monkeypatch.setitem(sys.modules, "fake_inference", module)
     monkeypatch.setattr(dz, "INFERENCE_MODULE", "fake_inference")
-    _FakeDreamZero.built.clear()
+    FakeDreamZero.built.clear()
     factory = PolicyFactory.from_spec("dreamzero", options={"seed": "7"})
     assert factory.describe()["metadata"] is None  # not built until an episode needs it
     first = factory.for_episode(FakeEnv(), seed=11, episode_key=KEY)
     second = factory.for_episode(FakeEnv(), seed=12, episode_key=KEY)
     first.reset("a")
     second.reset("b")
-    assert _FakeDreamZero.built == [("tiny", None, 7)]
+    assert FakeDreamZero.built == [("tiny", None, 7)]
     assert first.model is second.model and first.model.resets == [("a", 11), ("b", 12)]
     assert "RANDOM weights" in capsys.readouterr().err
     assert factory.describe()["metadata"]["chunk_length"] == 24
@@ -237,7 +221,7 @@ def test_dreamzero_builds_once_warns_about_random_weights_and_reseeds_per_episod
 
 def test_importing_evals_policies_does_not_import_jax_or_the_simulator():
     code = (
-        "import sys, evals.policies, evals.wrappers, evals.policies.remote, evals.serve.server\n"
+        "import sys, evals.policies, evals.contract, evals.policies.remote, evals.serve.server\n"
         "evals.policies.PolicyFactory.from_spec('zero')\n"
         "heavy = [m for m in ('jax', 'flax', 'mujoco', 'robosuite', 'envs') if m in sys.modules]\n"
         "print(heavy)\n"

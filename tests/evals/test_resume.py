@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # importlib mode: make the helpers importable
 from runner_helpers import (
@@ -151,7 +153,7 @@ def test_resume_refuses_when_a_task_changed(tmp_path, capsys):
 
 
 def test_a_run_directory_is_used_by_one_runner_at_a_time(tmp_path, capsys):
-    from evals.recorder import RunRecorder
+    from evals.runner.recorder import RunRecorder
 
     run_dir = tmp_path / "run"
     assert (
@@ -162,3 +164,73 @@ def test_a_run_directory_is_used_by_one_runner_at_a_time(tmp_path, capsys):
     assert holder.try_lock()  # as if another runner were resuming it right now
     assert run_main(["--resume", run_dir, "--quiet"]) == 2
     assert "in use by another runner" in capsys.readouterr().err
+
+
+class _CountingBuilder:
+    """The fake policy builder, remembering which episodes each built factory was asked for."""
+
+    def __init__(self):
+        self.episodes: list[tuple[str, int]] = []
+
+    def __call__(self, spec, *, checkpoint=None, options=None):
+        factory = fake_env.make_fake_factory(spec, checkpoint=checkpoint, options=options)
+        inner = factory.for_episode
+
+        def for_episode(env, *, seed, episode_key):
+            self.episodes.append((episode_key["case_id"], episode_key["seed"]))
+            return inner(env, seed=seed, episode_key=episode_key)
+
+        factory.for_episode = for_episode
+        return factory
+
+
+def _fast_run(tmp_path, run_dir):
+    return run_main(["--suite", _suite(tmp_path), "--output", run_dir, "--video", "none", "--quiet"])
+
+
+def test_resume_runs_only_the_missing_episodes(tmp_path):
+    run_dir = tmp_path / "run"
+    assert _fast_run(tmp_path, run_dir) == 0
+    shutil.copytree(run_dir, tmp_path / "complete")
+    parts = sorted((run_dir / "episodes").glob("*.parquet"))
+    missing = {parts[1].name, parts[7].name}
+    for name in missing:  # as if the run had died before these two finished
+        (run_dir / "episodes" / name).unlink()
+        (run_dir / "steps" / name).unlink()
+    kept = {p.name: p.stat().st_ino for p in (run_dir / "episodes").glob("*.parquet")}
+    builder = _CountingBuilder()
+    rc = main(["--resume", str(run_dir), "--quiet"], backend=fake_env.fake_backend(), policy_builder=builder)
+    assert rc == 0
+    assert sorted(f"{c}__seed{s}.parquet" for c, s in builder.episodes) == sorted(missing)
+    # Finished parts are untouched (a rewrite would replace the file: new inode).
+    assert {n: (run_dir / "episodes" / n).stat().st_ino for n in kept} == kept
+    assert_same_results(run_dir, tmp_path / "complete")
+
+
+def test_a_crash_in_the_middle_of_a_part_write_leaves_a_resumable_run(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    real_write = pq.write_table
+    calls = {"n": 0}
+
+    def torn_write(table, where, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 6:  # the third episode's episodes part (its commit marker): half a file, then death
+            Path(where).write_bytes(b"PAR1\x15\x04partial")
+            raise OSError("simulated crash during write")
+        return real_write(table, where, *args, **kwargs)
+
+    monkeypatch.setattr(pq, "write_table", torn_write)
+    run_dir = tmp_path / "run"
+    with pytest.raises(OSError, match="simulated crash"):
+        _fast_run(tmp_path, run_dir)
+    monkeypatch.setattr(pq, "write_table", real_write)
+    # Every part that counts as finished is a complete, readable table.
+    finished = sorted((run_dir / "episodes").glob("*.parquet"))
+    assert len(finished) == 2
+    for part in finished:
+        pq.read_table(part)
+        pq.read_table(run_dir / "steps" / part.name)
+    assert run_main(["--resume", run_dir, "--quiet"]) == 0
+    assert _fast_run(tmp_path, tmp_path / "uninterrupted") == 0
+    assert_same_results(run_dir, tmp_path / "uninterrupted")

@@ -6,8 +6,8 @@ import msgpack
 import numpy as np
 import pytest
 
-from evals.policies.image_resize import resize_with_pad
-from evals.serve import protocol
+from evals.contract import wire
+from evals.contract.images import resize_with_pad
 
 
 @pytest.mark.parametrize(
@@ -22,7 +22,7 @@ from evals.serve import protocol
     ],
 )
 def test_arrays_round_trip_bit_exact(array):
-    back = protocol.unpackb(protocol.packb({"x": array}))["x"]
+    back = wire.unpackb(wire.packb({"x": array}))["x"]
     assert back.dtype == array.dtype and back.shape == array.shape
     np.testing.assert_array_equal(back, array)
     back[...] = 0  # decoded arrays are writable copies
@@ -30,17 +30,17 @@ def test_arrays_round_trip_bit_exact(array):
 
 def test_numpy_scalars_and_nesting_round_trip():
     msg = {"a": np.float32(1.5), "b": [np.int64(3), {"c": np.uint8(7)}], "s": "prompt", "n": None}
-    back = protocol.unpackb(protocol.packb(msg))
+    back = wire.unpackb(wire.packb(msg))
     assert back["a"] == np.float32(1.5) and back["a"].dtype == np.float32
     assert back["b"][0].dtype == np.int64 and back["b"][1]["c"] == 7
     assert back["s"] == "prompt" and back["n"] is None
 
 
 def test_encoding_is_openpis_layout_with_bytes_marker_keys():
-    raw = msgpack.unpackb(protocol.packb(np.zeros((2, 3), np.uint8)), raw=False)
+    raw = msgpack.unpackb(wire.packb(np.zeros((2, 3), np.uint8)), raw=False)
     # openpi packs b"__ndarray__" etc. as bytes keys; old openpi unpackers only recognise those.
     assert raw == {b"__ndarray__": True, b"data": bytes(6), b"dtype": "|u1", b"shape": [2, 3]}
-    raw_scalar = msgpack.unpackb(protocol.packb(np.float32(2.0)), raw=False)
+    raw_scalar = msgpack.unpackb(wire.packb(np.float32(2.0)), raw=False)
     assert raw_scalar == {b"__npgeneric__": True, b"data": 2.0, b"dtype": "<f4"}
 
 
@@ -48,12 +48,12 @@ def test_decodes_the_str_key_variant_some_openpi_forks_send():
     frame = msgpack.packb(
         {"__ndarray__": True, "data": np.int16([1, -2]).tobytes(), "dtype": "<i2", "shape": [2]}
     )
-    np.testing.assert_array_equal(protocol.unpackb(frame), np.int16([1, -2]))
+    np.testing.assert_array_equal(wire.unpackb(frame), np.int16([1, -2]))
 
 
 def test_object_arrays_are_refused():
     with pytest.raises(TypeError, match="dtype object"):
-        protocol.packb({"x": np.array([{}], dtype=object)})
+        wire.packb({"x": np.array([{}], dtype=object)})
 
 
 def test_obs_wire_mapping_prefixes_everything_but_prompt_and_session():
@@ -63,21 +63,21 @@ def test_obs_wire_mapping_prefixes_everything_but_prompt_and_session():
         "prompt": "open the drawer",
         "session_id": "s1",
     }
-    wire = protocol.obs_to_wire(obs)
-    assert sorted(wire) == [
+    frame = wire.obs_to_wire(obs)
+    assert sorted(frame) == [
         "observation/exterior_image_0_left",
         "observation/joint_position",
         "prompt",
         "session_id",
     ]
-    back = protocol.wire_to_obs({**wire, "endpoint": "infer", "client_bookkeeping": 1})
+    back = wire.wire_to_obs({**frame, "endpoint": "infer", "client_bookkeeping": 1})
     assert sorted(back) == sorted(obs)
     assert back["prompt"] == "open the drawer"
 
 
 def test_endpoint_is_not_an_observation():
     with pytest.raises(ValueError, match="control key"):
-        protocol.obs_to_wire({"endpoint": "infer"})
+        wire.obs_to_wire({"endpoint": "infer"})
 
 
 def test_resize_with_pad_keeps_aspect_ratio_and_centres_on_black():

@@ -12,18 +12,19 @@ import sys
 import threading
 import time
 import urllib.request
-from typing import ClassVar
 
 import msgpack
 import numpy as np
 import pytest
 import websockets.asyncio.server as ws_server
+import websockets.sync.client
 
+from evals.contract import PolicyMetadata, wire
+from evals.contract.adapter import ChunkedPolicyWrapper
+from evals.contract.images import resize_with_pad
 from evals.policies import PolicyFactory
-from evals.policies.image_resize import resize_with_pad
 from evals.policies.remote import RemotePolicy, RemotePolicyError
 from evals.serve.server import ServerThread
-from evals.wrappers import ChunkedPolicyWrapper
 from tests.evals.policy_fakes import FakeEnv
 
 pytestmark = pytest.mark.timeout(60)
@@ -32,15 +33,15 @@ pytestmark = pytest.mark.timeout(60)
 class EchoPolicy:
     """Records what it receives; its chunk encodes the joint positions and the image checksum."""
 
-    metadata: ClassVar[dict] = {
-        "name": "echo",
-        "action_space": "joint_position",
-        "action_dim": 8,
-        "cameras": ("exterior_image_0_left", "wrist_image_left"),
-        "image_size": (8, 12),
-        "chunk_length": 4,
-        "config": {"k": 1},
-    }
+    metadata = PolicyMetadata(
+        name="echo",
+        action_space="joint_position",
+        action_dim=8,
+        cameras=("exterior_image_0_left", "wrist_image_left"),
+        image_size=(8, 12),
+        chunk_length=4,
+        config={"k": 1},
+    )
 
     def __init__(self, fail_on: str | None = None):
         self.received: list[dict] = []
@@ -105,10 +106,10 @@ def test_metadata_arrives_on_connect_and_configures_the_client(echo):
         client = RemotePolicy("127.0.0.1", srv.port)
         client.close()
     meta = client.metadata
-    assert meta["name"] == f"remote:127.0.0.1:{srv.port}"
-    assert meta["cameras"] == ("exterior_image_0_left", "wrist_image_left")
-    assert meta["image_size"] == (8, 12) and meta["action_dim"] == 8 and meta["chunk_length"] == 4
-    server = meta["config"]["server_metadata"]
+    assert meta.name == f"remote:127.0.0.1:{srv.port}"
+    assert meta.cameras == ("exterior_image_0_left", "wrist_image_left")
+    assert meta.image_size == (8, 12) and meta.action_dim == 8 and meta.chunk_length == 4
+    server = meta.config["server_metadata"]
     assert server["name"] == "echo" and server["config"] == {"k": 1}
     # RoboArena's PolicyServerConfig fields are derived for RoboArena/DreamZero clients.
     assert server["n_external_cameras"] == 1 and server["needs_wrist_camera"] is True
@@ -150,6 +151,22 @@ def test_server_resets_the_policy_per_episode_and_on_a_new_prompt(echo):
     assert echo.resets[3:] == ["c", "d"]
 
 
+def test_server_resets_when_the_session_id_changes_without_a_reset_frame(echo):
+    # A client that never sends {"endpoint": "reset"} but starts each episode with a new session_id (and the
+    # same prompt) must still get a fresh policy state per episode.
+    obs = wire.obs_to_wire({**FakeEnv().observation(), "prompt": "same task"})
+    with (
+        ServerThread(echo) as srv,
+        websockets.sync.client.connect(f"ws://127.0.0.1:{srv.port}", proxy=None) as ws,
+    ):
+        wire.unpackb(ws.recv(timeout=10))  # metadata
+        for session in ("episode-1", "episode-1", "episode-2", "episode-2", "episode-3"):
+            ws.send(wire.packb({**obs, "session_id": session}))
+            assert wire.unpackb(ws.recv(timeout=10))["actions"].shape == (4, 8)
+    assert echo.resets == ["same task"] * 3  # first frame, then each new session id
+    assert len(echo.received) == 5 and all("session_id" not in o for o in echo.received)
+
+
 def test_remote_policy_through_the_factory_and_the_chunk_adapter(echo):
     env = FakeEnv()
     with ServerThread(echo) as srv:
@@ -177,7 +194,7 @@ def test_client_retries_until_a_late_server_comes_up(echo):
         start = time.monotonic()
         client = RemotePolicy("127.0.0.1", port, connect_timeout=20)
         assert time.monotonic() - start >= 0.5
-        assert client.metadata["action_dim"] == 8
+        assert client.metadata.action_dim == 8
         client.close()
     finally:
         timer.join()
@@ -263,12 +280,12 @@ def test_client_speaks_the_roboarena_dialect_to_a_dreamzero_style_server():
     with RoboArenaStyleServer() as srv:
         client = RemotePolicy("127.0.0.1", srv.port)
         assert client.protocol == "roboarena"
-        assert client.metadata["cameras"] == (
+        assert client.metadata.cameras == (
             "exterior_image_0_left",
             "exterior_image_1_left",
             "wrist_image_left",
         )
-        assert client.metadata["image_size"] == (180, 320)
+        assert client.metadata.image_size == (180, 320)
         client.reset("pick up the can")
         out = client.infer(obs)
         client.reset("pick up the can")

@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evals.backend import default_backend
-from evals.columns import EPISODE_SCHEMA, STEP_SCHEMA
-from evals.suite import expand, load_suite, read_document
+from evals.runner.backend import default_backend
+from evals.runner.columns import EPISODE_SCHEMA, STEP_SCHEMA
+from evals.runner.suite import expand, load_suite, read_document
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE, DROID = REPO / "test_cases" / "smoke.json", REPO / "test_cases" / "droid.json"
@@ -59,7 +59,7 @@ def test_droid_json_is_up_to_date_with_its_generator():
 
 def test_docs_cover_schema_fields_and_columns():
     docs = (REPO / "docs" / "runner.md").read_text()
-    schema = json.loads((REPO / "test_cases" / "schema.json").read_text())
+    schema = json.loads((REPO / "evals" / "runner" / "schema.json").read_text())
     fields = set(schema["properties"]) | set(schema["$defs"]["case_fields"]["properties"]) | {"id"}
     fields |= set(schema["$defs"]["case_fields"]["properties"]["variations"]["properties"])
     missing = sorted(f for f in fields if f"`{f}`" not in docs)

@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from evals.report import format_table
-from evals.stats import percentiles, summarize, wilson_interval
+from evals.runner.stats import percentiles, summarize, wilson_interval
+from evals.runner.summary import format_table
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 import pytest
 
-from evals.wrappers import ChunkedPolicyWrapper, PolicyOutputError, StepInfo
+from evals.contract import PolicyMetadata
+from evals.contract.adapter import ChunkedPolicyWrapper, PolicyOutputError, StepInfo
 
 LOW = np.array([-1.0] * 7 + [0.0], np.float32)
 HIGH = np.array([1.0] * 7 + [1.0], np.float32)
@@ -16,7 +15,7 @@ HIGH = np.array([1.0] * 7 + [1.0], np.float32)
 class ScriptedPolicy:
     """Returns the given chunks in order and records every call."""
 
-    metadata: ClassVar[dict] = {"name": "scripted", "action_dim": 8}
+    metadata = PolicyMetadata(name="scripted", action_dim=8)
 
     def __init__(self, chunks):
         self.chunks = list(chunks)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from evals.recorder import episode_parts, merge_episode_parts
+from evals.runner.recorder import episode_parts, merge_episode_parts
 
 
 class RunDirError(ValueError):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from evals.stats import Z_95, wilson_interval
+from evals.runner.stats import Z_95, wilson_interval
 
 # Probabilities within this relative tolerance of the observed table's count as "as extreme"
 # (the same guard R's fisher.test uses against floating-point ties).

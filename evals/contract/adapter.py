@@ -7,8 +7,9 @@ clients do.
 
 Example:
     >>> import numpy as np
+    >>> from evals.contract import PolicyMetadata
     >>> class Ramp:
-    ...     metadata = {"action_dim": 2}
+    ...     metadata = PolicyMetadata(name="ramp", action_dim=2)
     ...     def reset(self, instruction): pass
     ...     def infer(self, obs):
     ...         return {"actions": np.array([[0.1, 0.2], [0.3, 0.9], [5.0, 0.0]], np.float32)}
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from evals.policies.base import Policy
+from evals.contract.policy import Policy
 
 
 class PolicyOutputError(RuntimeError):
@@ -48,7 +49,7 @@ class StepInfo:
 
 
 class ChunkedPolicyWrapper:
-    """Per-step actions from a chunk-predicting :class:`~evals.policies.base.Policy`.
+    """Per-step actions from a chunk-predicting :class:`~evals.contract.policy.Policy`.
 
     Args:
         policy: the policy; ``infer(obs)`` returns ``{"actions": (N, action_dim)}`` (a single ``(action_dim,)``

@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from evals.backend import EnvBackend
-from evals.dataset.capture import DatasetOptions
-from evals.env_cache import EnvCache
-from evals.episode import EpisodeResult, run_episode
-from evals.spec import EpisodeSpec
-from evals.video import write_video
-
-VIDEO_MODES = ("all", "failures", "none")
+from evals.dataset.options import DatasetOptions
+from evals.runner.backend import EnvBackend
+from evals.runner.env_cache import EnvCache
+from evals.runner.episode import EpisodeResult, run_episode
+from evals.runner.plan import VIDEO_MODES, PolicySpec
+from evals.runner.spec import EpisodeSpec
+from evals.runner.video import write_video
 
 
 def build_policy_factory(spec: str, *, checkpoint: str | None = None, options: dict | None = None) -> Any:
@@ -37,9 +36,7 @@ class JobConfig:
     """Everything a worker needs; picklable (functions are module-level) so `spawn` workers receive it."""
 
     backend: EnvBackend
-    policy_spec: str
-    checkpoint: str | None = None
-    policy_options: dict[str, Any] = field(default_factory=dict)
+    policy: PolicySpec
     video: str = "failures"
     run_dir: str | None = None  # videos go to <run_dir>/videos/; None disables writing them
     policy_builder: Callable[..., Any] = build_policy_factory
@@ -62,7 +59,7 @@ class EpisodeWorker:
             factory
             if factory is not None
             else config.policy_builder(
-                config.policy_spec, checkpoint=config.checkpoint, options=dict(config.policy_options)
+                config.policy.spec, checkpoint=config.policy.checkpoint, options=dict(config.policy.options)
             )
         )
         self.cache = EnvCache(config.backend)

@@ -12,8 +12,8 @@ import json
 from collections import OrderedDict
 from typing import Any
 
-from evals.backend import EnvBackend
-from evals.spec import EpisodeSpec
+from evals.runner.backend import EnvBackend
+from evals.runner.spec import EpisodeSpec
 
 
 class EnvCache:
@@ -21,7 +21,7 @@ class EnvCache:
         self.backend = backend
         self.max_envs = max_envs
         self._envs: OrderedDict[str, Any] = OrderedDict()
-        # Cameras the policy asks for (metadata["cameras"]); learned on the first episode, None until then.
+        # Cameras the policy asks for (metadata.cameras); learned on the first episode, None until then.
         self.policy_cameras: tuple[str, ...] | None = None
 
     @staticmethod

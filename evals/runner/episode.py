@@ -13,11 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from evals.backend import default_backend
-from evals.columns import STEP_SCHEMA
-from evals.dataset.capture import DatasetCapture, DatasetOptions, EpisodeRecording
-from evals.env_cache import EnvCache
-from evals.spec import EpisodeSpec
+from evals.contract.adapter import ChunkedPolicyWrapper
+from evals.dataset.capture import DatasetCapture, EpisodeRecording
+from evals.dataset.options import DatasetOptions
+from evals.runner.backend import default_backend
+from evals.runner.columns import STEP_SCHEMA
+from evals.runner.env_cache import EnvCache
+from evals.runner.spec import EpisodeSpec
 
 
 @dataclass
@@ -115,14 +117,14 @@ def _build(spec: EpisodeSpec, factory: Any, cache: EnvCache, video_cams: tuple[s
     cams = _union(cache.policy_cameras or (), video_cams)
     env = cache.get(spec, cams)
     policy = factory.for_episode(env, seed=spec.env_seed, episode_key=spec.episode_key)
-    needed = tuple(policy.metadata.get("cameras") or ())
+    needed = policy.metadata.cameras
     if cache.policy_cameras is None:
         cache.policy_cameras = needed
     if not set(needed) <= set(cams):
         cams = _union(needed, video_cams)
         env = cache.get(spec, cams)
         policy = factory.for_episode(env, seed=spec.env_seed, episode_key=spec.episode_key)
-    wanted_space = policy.metadata.get("action_space")
+    wanted_space = policy.metadata.action_space
     if wanted_space and wanted_space != spec.action_space:
         raise ValueError(
             f"policy acts in {wanted_space!r} but case {spec.case_id!r} uses {spec.action_space!r}"
@@ -132,6 +134,86 @@ def _build(spec: EpisodeSpec, factory: Any, cache: EnvCache, video_cams: tuple[s
 
 def _percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
+
+
+@dataclass
+class _Trace:
+    """What one episode produced so far: the step columns, per-step timings, outcome flags, frames."""
+
+    frames: list[np.ndarray] | None
+    variations: dict[str, Any] = field(default_factory=dict)  # info["variations"] at reset
+    # Per-episode step columns; the recorder adds the episode key (case_id, seed).
+    steps: dict[str, list[Any]] = field(
+        default_factory=lambda: {n: [] for n in STEP_SCHEMA.names if n not in ("case_id", "seed")}
+    )
+    env_ms: list[float] = field(default_factory=list)
+    render_ms: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    progress: list[float] = field(default_factory=list)
+    success: bool = False
+    success_any: bool = False
+    dataset: DatasetCapture | None = None  # `--dataset`: observation + clean label of every step
+
+    def add_frame(self, obs: dict[str, Any], cameras: tuple[str, ...]) -> None:
+        if self.frames is not None and (tile := tile_cameras(obs, cameras)) is not None:
+            self.frames.append(tile)
+
+    def add_step(self, t: int, obs: dict[str, Any], action: Any, step_info: Any, outcome: tuple) -> None:
+        """Record step `t`: the observed state `obs` the action was chosen from, and what env.step returned."""
+        reward, info, env_ms = outcome
+        if self.dataset is not None:  # the label is the clean action when the policy gave one (noisy expert)
+            self.dataset.add(obs, action if step_info.label is None else step_info.label)
+        self.env_ms.append(env_ms)
+        if "render_ms" in info:
+            self.render_ms.append(float(info["render_ms"]))
+        self.success = bool(info["success"])
+        self.success_any = self.success_any or self.success
+        self.progress.append(float(info["progress"]))
+        called = bool(step_info.policy_called)
+        if called and step_info.latency_ms is not None:
+            self.latencies.append(float(step_info.latency_ms))
+        steps = self.steps
+        steps["step"].append(t)
+        steps["chunk_index"].append(int(step_info.chunk_index))
+        steps["pos_in_chunk"].append(int(step_info.pos_in_chunk))
+        steps["action"].append(np.asarray(action, np.float32).reshape(-1))
+        steps["joint_position"].append(np.asarray(obs["joint_position"], np.float32).reshape(-1))
+        steps["gripper_position"].append(
+            float(np.asarray(obs["gripper_position"], np.float32).reshape(-1)[0])
+        )
+        steps["reward"].append(float(reward))
+        steps["progress"].append(self.progress[-1])
+        steps["success"].append(self.success)
+        steps["policy_called"].append(called)
+        steps["policy_latency_ms"].append(step_info.latency_ms if called else None)
+        timing = step_info.timing if called else None
+        steps["policy_timing"].append(json.dumps(timing, sort_keys=True) if timing else None)
+
+
+def _rollout(spec: EpisodeSpec, env: Any, policy: Any, trace: _Trace) -> str:
+    """Reset with the spec's env seed and step until success, truncation or the horizon; return why it ended."""
+    obs, info = env.reset(seed=spec.env_seed)
+    trace.variations = dict(info.get("variations") or {})
+    wrapper = ChunkedPolicyWrapper(
+        policy,
+        open_loop_horizon=spec.open_loop_horizon,
+        action_low=env.action_space.low,
+        action_high=env.action_space.high,
+    )
+    wrapper.reset(spec.instruction)
+    trace.add_frame(obs, spec.cameras)
+    for t in range(spec.horizon):
+        action, step_info = wrapper.act({**obs, "prompt": spec.instruction})
+        t0 = time.perf_counter()
+        next_obs, reward, terminated, truncated, info = env.step(action)
+        trace.add_step(t, obs, action, step_info, (reward, info, (time.perf_counter() - t0) * 1e3))
+        obs = next_obs
+        trace.add_frame(obs, spec.cameras)
+        if terminated and trace.success and spec.stop_on_success:
+            return "success"
+        if truncated:
+            break
+    return "horizon"
 
 
 def run_episode(
@@ -145,99 +227,43 @@ def run_episode(
     """Run one episode. `record_video` renders `spec.cameras` and returns the tiled frames; frames are also
     returned whenever the policy's cameras already include all of `spec.cameras`. `dataset` also renders
     the dataset's cameras at every step and returns the episode's recording (clean labels as actions)."""
-    from evals.wrappers import ChunkedPolicyWrapper  # policies engineer's adapter; imported late on purpose
-
     cache = env_cache if env_cache is not None else EnvCache(default_backend())
     t_start = time.perf_counter()
     video_cams = spec.cameras if record_video else ()
-    # Per-episode step columns; the recorder adds the episode key (case_id, seed).
-    steps: dict[str, list[Any]] = {name: [] for name in STEP_SCHEMA.names if name not in ("case_id", "seed")}
-    frames: list[np.ndarray] | None = [] if record_video else None
-    variations: dict[str, Any] = {}
-    env_ms: list[float] = []
-    render_ms: list[float] = []
-    latencies: list[float] = []
-    success = success_any = False
-    progress: list[float] = []
+    capture = DatasetCapture(dataset) if dataset is not None else None
+    trace = _Trace(frames=[] if record_video else None, dataset=capture)
     reason, error, error_type = "horizon", "", ""
     cams: tuple[str, ...] = video_cams
     control_freq = spec.control_freq
-    capture = DatasetCapture(dataset) if dataset is not None else None
     try:
         render_cams = _union(video_cams, dataset.cameras) if dataset is not None else video_cams
         env, policy, cams = _build(spec, policy_factory, cache, render_cams)
-        if frames is None and spec.cameras and set(spec.cameras) <= set(cams):
-            frames = []  # the env renders the video's views for the policy anyway: keep them (no re-run needed)
+        if trace.frames is None and spec.cameras and set(spec.cameras) <= set(cams):
+            trace.frames = []  # the env renders the video's views for the policy anyway: keep them (no re-run)
         control_freq = int(getattr(env.unwrapped, "spec_info", {}).get("control_freq", control_freq))
-        obs, info = env.reset(seed=spec.env_seed)
-        variations = dict(info.get("variations") or {})
-        wrapper = ChunkedPolicyWrapper(
-            policy,
-            open_loop_horizon=spec.open_loop_horizon,
-            action_low=env.action_space.low,
-            action_high=env.action_space.high,
-        )
-        wrapper.reset(spec.instruction)
-        if frames is not None and (tile := tile_cameras(obs, spec.cameras)) is not None:
-            frames.append(tile)
-        for t in range(spec.horizon):
-            action, step_info = wrapper.act({**obs, "prompt": spec.instruction})
-            joints = np.asarray(obs["joint_position"], np.float32).reshape(-1)
-            gripper = float(np.asarray(obs["gripper_position"], np.float32).reshape(-1)[0])
-            if capture is not None:
-                capture.add(obs, action if step_info.label is None else step_info.label)
-            t0 = time.perf_counter()
-            obs, reward, terminated, truncated, info = env.step(action)
-            env_ms.append((time.perf_counter() - t0) * 1e3)
-            if "render_ms" in info:
-                render_ms.append(float(info["render_ms"]))
-            success = bool(info["success"])
-            success_any = success_any or success
-            progress.append(float(info["progress"]))
-            if step_info.policy_called and step_info.latency_ms is not None:
-                latencies.append(float(step_info.latency_ms))
-            steps["step"].append(t)
-            steps["chunk_index"].append(int(step_info.chunk_index))
-            steps["pos_in_chunk"].append(int(step_info.pos_in_chunk))
-            steps["action"].append(np.asarray(action, np.float32).reshape(-1))
-            steps["joint_position"].append(joints)
-            steps["gripper_position"].append(gripper)
-            steps["reward"].append(float(reward))
-            steps["progress"].append(progress[-1])
-            steps["success"].append(success)
-            steps["policy_called"].append(bool(step_info.policy_called))
-            steps["policy_latency_ms"].append(step_info.latency_ms if step_info.policy_called else None)
-            timing = step_info.timing if step_info.policy_called else None
-            steps["policy_timing"].append(json.dumps(timing, sort_keys=True) if timing else None)
-            if frames is not None and (tile := tile_cameras(obs, spec.cameras)) is not None:
-                frames.append(tile)
-            if terminated and success and spec.stop_on_success:
-                reason = "success"
-                break
-            if truncated:
-                break
+        reason = _rollout(spec, env, policy, trace)
     except Exception as exc:  # recorded on the episode; the run goes on
         reason, error, error_type = "error", (str(exc) or repr(exc)).strip(), type(exc).__name__
-        success = False
+        trace.success = False
         cache.discard(spec, cams)
     finally:
         if env_cache is None:
             cache.close()
     row = _row(
         spec,
-        steps=len(steps["step"]),
-        success=success,
-        success_any=success_any,
-        progress=progress,
+        steps=len(trace.steps["step"]),
+        success=trace.success,
+        success_any=trace.success_any,
+        progress=trace.progress,
         wall=time.perf_counter() - t_start,
-        calls=int(sum(steps["policy_called"])),
-        latencies=latencies,
-        env_ms=env_ms,
-        render_ms=render_ms,
+        calls=int(sum(trace.steps["policy_called"])),
+        latencies=trace.latencies,
+        env_ms=trace.env_ms,
+        render_ms=trace.render_ms,
         reason=reason,
         error=error,
         error_type=error_type,
         control_freq=control_freq,
     )
-    recording = capture.recording() if capture is not None else None
-    return EpisodeResult(spec, row, steps, variations, frames, recording)
+    recording = trace.dataset.recording() if trace.dataset is not None else None
+    return EpisodeResult(spec, row, trace.steps, trace.variations, trace.frames, recording)

@@ -8,6 +8,9 @@ what openpi packs, and older openpi unpackers only look for the bytes keys; we d
 Observation frames use DROID/RoboArena keys: every env observation entry ``k`` travels as ``observation/k``;
 ``prompt`` (and the RoboArena control keys ``session_id`` / ``endpoint``) travel unprefixed.
 
+The server's first frame is its metadata (:func:`metadata_frame`); a client reads any server's first frame
+(openpi: free-form; RoboArena: ``PolicyServerConfig``; ours: both) back with :func:`metadata_from_frame`.
+
 Example:
     >>> import numpy as np
     >>> frame = packb(obs_to_wire({"joint_position": np.zeros(7, np.float32), "prompt": "pick"}))
@@ -22,11 +25,18 @@ from typing import Any
 import msgpack
 import numpy as np
 
+from evals.contract.policy import PolicyMetadata
+
 OBS_PREFIX = "observation/"
 # Keys sent without the ``observation/`` prefix (language and RoboArena session bookkeeping).
 UNPREFIXED_KEYS = ("prompt", "session_id")
 # Control key of the RoboArena / DreamZero servers: "infer" or "reset". Never part of an observation.
 ENDPOINT_KEY = "endpoint"
+# RoboArena servers answer ``{"endpoint": "reset"}`` with this text frame.
+RESET_REPLY = "reset successful"
+# Metadata keys of RoboArena's PolicyServerConfig that tell a RoboArena-style server from a plain openpi one.
+ROBOARENA_KEYS = ("n_external_cameras", "needs_wrist_camera", "needs_session_id")
+DROID_CAMERAS = ("exterior_image_0_left", "exterior_image_1_left", "wrist_image_left")
 
 
 def _encode(obj: Any) -> Any:
@@ -92,3 +102,56 @@ def wire_to_obs(wire: dict[str, Any]) -> dict[str, Any]:
         elif key in UNPREFIXED_KEYS:
             obs[key] = value
     return obs
+
+
+def metadata_frame(meta: PolicyMetadata) -> dict[str, Any]:
+    """The server's first frame: the policy metadata plus RoboArena's PolicyServerConfig fields derived from it."""
+    roboarena = {
+        "image_resolution": None if meta.image_size is None else list(meta.image_size),
+        "n_external_cameras": sum(c.startswith("exterior_image") for c in meta.cameras),
+        "needs_wrist_camera": "wrist_image_left" in meta.cameras,
+        "needs_stereo_camera": False,
+        "needs_session_id": True,
+        "action_space": meta.action_space or "joint_position",
+    }
+    return {**meta.to_dict(), **roboarena, "cameras": list(meta.cameras)}
+
+
+def metadata_from_frame(frame: dict[str, Any], *, name: str, config: dict[str, Any]) -> PolicyMetadata:
+    """Typed metadata from any server's first frame; what the frame does not say takes DROID defaults.
+
+    Cameras: ours list them; RoboArena's count exterior views and flag the wrist one; otherwise (openpi) every
+    DROID view is sent.
+    """
+    if "cameras" in frame:
+        cameras = tuple(str(c) for c in frame["cameras"])
+    elif any(k in frame for k in ROBOARENA_KEYS):
+        n_ext = int(frame.get("n_external_cameras", 1))
+        cameras = tuple(f"exterior_image_{i}_left" for i in range(n_ext))
+        cameras += ("wrist_image_left",) if frame.get("needs_wrist_camera", True) else ()
+    else:
+        cameras = DROID_CAMERAS
+    size = frame.get("image_size", frame.get("image_resolution"))
+    chunk = frame.get("chunk_length")
+    return PolicyMetadata(
+        name=name,
+        action_space=str(frame.get("action_space", "joint_position")),
+        action_dim=int(frame.get("action_dim", 8)),
+        cameras=cameras,
+        image_size=None if size is None else (int(size[0]), int(size[1])),
+        chunk_length=None if chunk is None else int(chunk),
+        config=config,
+    )
+
+
+def jsonable(value: Any) -> Any:
+    """A decoded frame as plain JSON types (bytes keys and values decoded, arrays as lists), for run.json."""
+    if isinstance(value, dict):
+        return {str(k.decode() if isinstance(k, bytes) else k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray | np.generic):
+        return value.tolist()
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return value

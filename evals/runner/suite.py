@@ -4,7 +4,7 @@ Every problem raises `SuiteError` with ONE line naming the file, the case and th
 print it and exit 2 before any episode runs.
 
 Example:
-    >>> from evals.backend import default_backend
+    >>> from evals.runner.backend import default_backend
     >>> suite = load_suite("test_cases/smoke.json", default_backend())  # doctest: +SKIP
     >>> specs = filter_specs(expand(suite), cases=["cube*"], tags=[])  # doctest: +SKIP
 """
@@ -20,26 +20,37 @@ from typing import Any
 
 import jsonschema
 
-from evals.backend import EnvBackend
-from evals.spec import EpisodeSpec
+from evals.runner.backend import EnvBackend
+from evals.runner.spec import EpisodeSpec
 
 FORMAT_VERSION = 1
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "test_cases" / "schema.json"
+SCHEMA_PATH = Path(__file__).with_name("schema.json")  # package data: ships in the wheel
 
 # Values used when neither the case nor the suite's defaults set a field. `instruction` and `horizon`
-# come from `envs.task_info(task)` instead.
-BUILTIN_DEFAULTS: dict[str, Any] = {
-    "embodiment": "panda",
+# come from `envs.task_info(task)` instead; the env options come from `envs.EnvConfig` (see `builtin_defaults`).
+RUNNER_DEFAULTS: dict[str, Any] = {
     "open_loop_horizon": 8,  # DROID clients execute 8 actions of each predicted chunk
-    "action_space": "joint_position",
-    "cameras": ["exterior_image_0_left", "exterior_image_1_left", "wrist_image_left"],
-    "image_size": [180, 320],
-    "control_freq": 15,
     "stop_on_success": True,
     "variations": {},
     "tags": [],
     "seed_start": 0,
 }
+
+
+def builtin_defaults() -> dict[str, Any]:
+    """The runner's defaults plus the env defaults of `envs.EnvConfig`, spelled as in a suite file."""
+    # Imported here so that reading and schema-checking a suite file needs no simulator.
+    from envs.config import EnvConfig
+
+    env = EnvConfig()
+    return {
+        "embodiment": env.embodiment,
+        "action_space": env.action_space,
+        "cameras": list(env.cameras),
+        "image_size": list(env.image_size),
+        "control_freq": env.control_freq,
+        **RUNNER_DEFAULTS,
+    }
 
 
 class SuiteError(ValueError):
@@ -114,9 +125,13 @@ def read_document(path: str | Path) -> dict[str, Any]:
     """Parse and schema-check a suite file (no env package needed)."""
     p = Path(path)
     try:
-        text = p.read_text()
+        text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise SuiteError(f"{path}: cannot read suite file ({e.strerror or e})") from None
+    except UnicodeDecodeError as e:
+        raise SuiteError(
+            f"{path}: not a UTF-8 text file (byte {e.start}); a suite is a JSON document"
+        ) from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
@@ -138,7 +153,7 @@ def merge_case(defaults: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]
     """Builtin defaults < suite defaults < case. Tags concatenate; variations merge key by key;
     a case's `seeds` replaces inherited `num_trials`/`seed_start` and vice versa."""
     merged: dict[str, Any] = {}
-    for layer in (BUILTIN_DEFAULTS, defaults, case):
+    for layer in (builtin_defaults(), defaults, case):
         if "seeds" in layer:
             merged.pop("num_trials", None)
         if "num_trials" in layer:

@@ -17,9 +17,9 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from evals.episode import EpisodeResult, error_result
-from evals.spec import EpisodeSpec
-from evals.worker import EpisodeWorker, JobConfig
+from evals.runner.episode import EpisodeResult, error_result
+from evals.runner.spec import EpisodeSpec
+from evals.runner.worker import EpisodeWorker, JobConfig
 
 
 class WorkerStartError(RuntimeError):
@@ -78,83 +78,93 @@ class LocalExecutor:
                 worker.close()
 
     def _run_pool(self, specs: list[EpisodeSpec], config: JobConfig) -> Iterator[EpisodeResult]:
-        ctx = mp.get_context("spawn")
-        results = ctx.Queue()
-        procs: dict[int, Any] = {}
-        task_queues: dict[int, Any] = {}
-        inflight: dict[int, EpisodeSpec] = {}
-        pending = deque(specs)
-        next_id = 0
-
-        def start_worker() -> None:
-            nonlocal next_id
-            wid, next_id = next_id, next_id + 1
-            task_queues[wid] = ctx.Queue()
-            procs[wid] = ctx.Process(
-                target=_worker_main, args=(config, wid, task_queues[wid], results), daemon=True
-            )
-            with _sigint_ignored():  # inherited through exec: a Ctrl-C during worker start-up is the driver's
-                procs[wid].start()
-            assign(wid)
-
-        last_case: dict[int, str] = {}
-
-        def take(wid: int) -> EpisodeSpec:
-            # Prefer another seed of the worker's last case: its env is cached there (a build costs seconds).
-            for i, spec in enumerate(pending):
-                if spec.case_id == last_case.get(wid):
-                    del pending[i]
-                    return spec
-            return pending.popleft()
-
-        def assign(wid: int) -> None:
-            if pending:
-                inflight[wid] = take(wid)
-                last_case[wid] = inflight[wid].case_id
-                task_queues[wid].put(inflight[wid])
-            else:
-                task_queues[wid].put(None)
-
-        def handle(msg: tuple) -> EpisodeResult | None:
-            kind, wid, payload = msg
-            if kind == "start_error":
-                raise WorkerStartError(f"worker could not start: {payload}")
-            inflight.pop(wid, None)
-            if procs[wid].is_alive():
-                assign(wid)
-            elif pending:
-                start_worker()
-            return payload
-
+        pool = _Pool(config, specs)
         try:
             for _ in range(min(self.workers, len(specs))):
-                start_worker()
-            while inflight:
+                pool.start_worker()
+            while pool.inflight:
                 try:
-                    msg = results.get(timeout=self.poll_seconds)
+                    msg = pool.results.get(timeout=self.poll_seconds)
                 except queue.Empty:
-                    msg = None
-                if msg is not None:
-                    yield handle(msg)
+                    yield from pool.reap_dead_workers()
                     continue
-                for wid in [w for w in inflight if not procs[w].is_alive()]:
-                    # Everything a dead process sent is readable now: drain before declaring it lost.
-                    drained = []
-                    while True:
-                        try:
-                            drained.append(results.get(timeout=0.05))
-                        except queue.Empty:
-                            break
-                    for m in drained:
-                        yield handle(m)
-                    if wid in inflight:
-                        spec = inflight.pop(wid)
-                        yield crashed_result(spec, procs[wid].exitcode)
-                        if pending:
-                            start_worker()
-            _stop(procs, grace_seconds=10)
+                yield pool.handle(msg)
+            _stop(pool.procs, grace_seconds=10)
         finally:
-            _stop(procs, grace_seconds=0)
+            _stop(pool.procs, grace_seconds=0)
+
+
+class _Pool:
+    """The driver's view of its worker processes: who runs which episode, and what is still to hand out."""
+
+    def __init__(self, config: JobConfig, specs: list[EpisodeSpec]):
+        self.config = config
+        self.ctx = mp.get_context("spawn")
+        self.results = self.ctx.Queue()
+        self.procs: dict[int, Any] = {}
+        self.task_queues: dict[int, Any] = {}
+        self.inflight: dict[int, EpisodeSpec] = {}
+        self.last_case: dict[int, str] = {}
+        self.pending = deque(specs)
+        self.next_id = 0
+
+    def start_worker(self) -> None:
+        wid, self.next_id = self.next_id, self.next_id + 1
+        self.task_queues[wid] = self.ctx.Queue()
+        self.procs[wid] = self.ctx.Process(
+            target=_worker_main, args=(self.config, wid, self.task_queues[wid], self.results), daemon=True
+        )
+        with _sigint_ignored():  # inherited through exec: a Ctrl-C during worker start-up is the driver's
+            self.procs[wid].start()
+        self.assign(wid)
+
+    def take(self, wid: int) -> EpisodeSpec:
+        # Prefer another seed of the worker's last case: its env is cached there (a build costs seconds).
+        for i, spec in enumerate(self.pending):
+            if spec.case_id == self.last_case.get(wid):
+                del self.pending[i]
+                return spec
+        return self.pending.popleft()
+
+    def assign(self, wid: int) -> None:
+        """Hand worker `wid` its next episode, or tell it to exit when none is left."""
+        if self.pending:
+            self.inflight[wid] = self.take(wid)
+            self.last_case[wid] = self.inflight[wid].case_id
+            self.task_queues[wid].put(self.inflight[wid])
+        else:
+            self.task_queues[wid].put(None)
+
+    def handle(self, msg: tuple) -> EpisodeResult:
+        kind, wid, payload = msg
+        if kind == "start_error":
+            raise WorkerStartError(f"worker could not start: {payload}")
+        self.inflight.pop(wid, None)
+        if self.procs[wid].is_alive():
+            self.assign(wid)
+        elif self.pending:
+            self.start_worker()
+        return payload
+
+    def reap_dead_workers(self) -> Iterator[EpisodeResult]:
+        """Results of workers that died: what they sent before dying, then their lost episode as an error."""
+        for wid in [w for w in self.inflight if not self.procs[w].is_alive()]:
+            # Everything a dead process sent is readable now: drain before declaring it lost.
+            for msg in self._drain():
+                yield self.handle(msg)
+            if wid in self.inflight:
+                spec = self.inflight.pop(wid)
+                yield crashed_result(spec, self.procs[wid].exitcode)
+                if self.pending:
+                    self.start_worker()
+
+    def _drain(self) -> list[tuple]:
+        drained = []
+        while True:
+            try:
+                drained.append(self.results.get(timeout=0.05))
+            except queue.Empty:
+                return drained
 
 
 @contextlib.contextmanager

@@ -19,8 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from evals.columns import EPISODE_SCHEMA, STEP_SCHEMA, VARIATION_PREFIX
-from evals.episode import EpisodeResult
+from evals.runner.columns import EPISODE_SCHEMA, STEP_SCHEMA, VARIATION_PREFIX
+from evals.runner.episode import EpisodeResult
 
 PART_SEPARATOR = "__seed"
 

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from evals.backend import EnvBackend
+from evals.runner.backend import EnvBackend
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 KEY_PACKAGES = (
     "dreamzero-jax-sim-eval",
     "numpy",

@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--policy-opt",
         action="append",
         metavar="KEY=VALUE",
-        help="policy option, repeatable (e.g. dreamzero config=tiny, random seed=3); see docs/runner.md",
+        help="policy option, repeatable (e.g. dreamzero config=tiny, random seed=3, expert action_noise=0.02); "
+        "see docs/runner.md",
     )
     p.add_argument(
         "--cases",
@@ -82,6 +83,20 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("all", "failures", "none"),
         help="which episodes get an MP4 (default failures)",
     )
+    p.add_argument(
+        "--dataset",
+        metavar="DIR",
+        help="also record the episodes as a LeRobot v3.0 dataset in DIR (new or empty); renders the three "
+        "DROID cameras at every step; successful episodes only unless --dataset-all",
+    )
+    p.add_argument(
+        "--dataset-size",
+        nargs=2,
+        type=int,
+        metavar=("H", "W"),
+        help="frame size stored in the dataset (PIL bilinear from the suite's image_size; default 64 96)",
+    )
+    p.add_argument("--dataset-all", action="store_true", help="--dataset keeps failed episodes too")
     p.add_argument("--list", action="store_true", help="print the selected episodes and exit without running")
     p.add_argument(
         "--quiet", action="store_true", help="no progress bar or per-episode lines; only the summary"
@@ -112,6 +127,9 @@ def _request(args: argparse.Namespace) -> RunRequest:
         resume=args.resume,
         video=args.video,
         quiet=args.quiet,
+        dataset=args.dataset,
+        dataset_size=tuple(args.dataset_size) if args.dataset_size is not None else None,
+        dataset_all=args.dataset_all,
     )
 
 

@@ -43,6 +43,9 @@ class StepInfo:
     policy_called: bool  # True when ``infer`` ran on this step
     latency_ms: float | None  # wall time of ``infer`` when it ran, else None
     timing: dict[str, float] | None  # the policy's per-stage timing when it ran, else None
+    # The clean label for this action when the policy returns ``"labels"`` beside noisy ``"actions"`` (same
+    # clipping and gripper binarisation as the action), else None.
+    label: np.ndarray | None = None
 
 
 class ChunkedPolicyWrapper:
@@ -89,6 +92,7 @@ class ChunkedPolicyWrapper:
 
     def _start_episode(self) -> None:
         self._chunk: np.ndarray | None = None
+        self._labels: np.ndarray | None = None
         self._chunk_index = -1
         self._pos = 0
         self._usable = 0
@@ -111,17 +115,37 @@ class ChunkedPolicyWrapper:
             called = True
             self._chunk_index += 1
             self._chunk = self._validated_chunk(output)
+            self._labels = self._validated_labels(output, self._chunk.shape)
             self._usable = min(self._chunk.shape[0], self.open_loop_horizon)
             self._pos = 0
             self.last_output = output if isinstance(output, dict) else None
             raw_timing = output.get("timing") if isinstance(output, dict) else None
             timing = {str(k): float(v) for k, v in raw_timing.items()} if raw_timing else None
-        action = np.clip(self._chunk[self._pos], self.action_low, self.action_high)
+        action = self._guard(self._chunk[self._pos])
+        label = None if self._labels is None else self._guard(self._labels[self._pos])
+        info = StepInfo(self._chunk_index, self._pos, called, latency_ms, timing, label)
+        self._pos += 1
+        return action, info
+
+    def _guard(self, row: np.ndarray) -> np.ndarray:
+        """Clip to the action space and binarise the gripper, as for every action sent to the simulator."""
+        action = np.clip(row, self.action_low, self.action_high)
         if self.binarize_gripper and self.gripper_index is not None:
             action[self.gripper_index] = 1.0 if action[self.gripper_index] >= self.threshold else 0.0
-        info = StepInfo(self._chunk_index, self._pos, called, latency_ms, timing)
-        self._pos += 1
-        return action.astype(np.float32), info
+        return action.astype(np.float32)
+
+    def _validated_labels(self, output: dict[str, Any], shape: tuple[int, ...]) -> np.ndarray | None:
+        """The optional ``"labels"`` chunk (same shape as the actions, finite), or None when absent."""
+        if "labels" not in output:
+            return None
+        labels = np.array(output["labels"], dtype=np.float32)
+        if labels.ndim == 1:
+            labels = labels[None]
+        if labels.shape != shape or not np.all(np.isfinite(labels[: self.open_loop_horizon])):
+            raise PolicyOutputError(
+                f"chunk {self._chunk_index}: 'labels' must be finite with the actions' shape {shape}"
+            )
+        return labels
 
     def _validated_chunk(self, output: Any) -> np.ndarray:
         """The chunk as float32 (N, action_dim), or PolicyOutputError naming what is wrong."""

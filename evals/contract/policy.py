@@ -79,7 +79,8 @@ class Policy(Protocol):
     - ``infer(obs)`` takes a DROID observation dict (``exterior_image_0_left``, ``exterior_image_1_left``,
       ``wrist_image_left`` uint8 HxWx3, ``joint_position`` (7,), ``gripper_position`` (1,),
       ``cartesian_position`` (6,), plus ``prompt``) and returns ``{"actions": float32 (N, action_dim)}``,
-      optionally ``"timing": {stage: ms}`` and ``"video"``.
+      optionally ``"timing": {stage: ms}``, ``"video"`` and ``"labels"`` (the clean actions, same shape, when
+      the executed ``"actions"`` are deliberately perturbed, e.g. the noisy expert; a dataset records these).
     - ``metadata`` is a :class:`PolicyMetadata` (policies from outside ``evals`` that keep a plain dict are
       converted with :func:`metadata_from_dict` where they enter).
 

@@ -15,17 +15,33 @@ from evals.contract.policy import PolicyMetadata
 
 
 class AgentPolicy:
-    """Adapts a per-step agent (``reset()``, ``act(obs) -> (action_dim,)``) to the Policy interface."""
+    """Adapts a per-step agent (``reset()``, ``act(obs) -> (action_dim,)``) to the Policy interface.
 
-    def __init__(self, agent: Any, metadata: PolicyMetadata) -> None:
+    With ``action_noise > 0`` (DART-style demonstrations) Gaussian noise of that std is added to every dimension
+    but the last (the gripper) of the EXECUTED action, drawn from ``np.random.default_rng(seed)``; the clean
+    action is returned as ``"labels"`` so a dataset records what the expert meant to do.
+    """
+
+    def __init__(
+        self, agent: Any, metadata: PolicyMetadata, action_noise: float = 0.0, seed: int = 0
+    ) -> None:
         self.agent = agent
         self.metadata = metadata
+        self.action_noise = float(action_noise)
+        self.seed = int(seed)
+        self._rng = np.random.default_rng(self.seed)
 
     def reset(self, instruction: str) -> None:
         self.agent.reset()
+        self._rng = np.random.default_rng(self.seed)
 
     def infer(self, obs: dict[str, Any]) -> dict[str, Any]:
-        return {"actions": np.asarray(self.agent.act(obs), np.float32).reshape(1, -1)}
+        clean = np.asarray(self.agent.act(obs), np.float32).reshape(1, -1)
+        if self.action_noise <= 0:
+            return {"actions": clean}
+        noise = np.zeros_like(clean)
+        noise[:, :-1] = self._rng.normal(0.0, self.action_noise, size=(1, clean.shape[1] - 1))
+        return {"actions": clean + noise, "labels": clean}
 
 
 def default_make_expert(env: Any) -> Any:
@@ -35,8 +51,14 @@ def default_make_expert(env: Any) -> Any:
     return make_expert(env)
 
 
-def expert_policy(env: Any, make_agent: Callable[[Any], Any] = default_make_expert) -> AgentPolicy:
-    """The scripted expert for ``env``'s task, embodiment and action space."""
+def expert_policy(
+    env: Any,
+    make_agent: Callable[[Any], Any] = default_make_expert,
+    *,
+    action_noise: float = 0.0,
+    seed: int = 0,
+) -> AgentPolicy:
+    """The scripted expert for ``env``'s task, embodiment and action space (noisy execution, see AgentPolicy)."""
     info = env.unwrapped.spec_info
     space = str(info["action_space"])
     metadata = PolicyMetadata(
@@ -44,6 +66,6 @@ def expert_policy(env: Any, make_agent: Callable[[Any], Any] = default_make_expe
         action_space=space,
         action_dim=int(info["action_dim"]),
         chunk_length=1,
-        config={"action_space": space},
+        config={"action_space": space, "action_noise": float(action_noise)},
     )
-    return AgentPolicy(make_agent(env), metadata)
+    return AgentPolicy(make_agent(env), metadata, action_noise=action_noise, seed=seed)

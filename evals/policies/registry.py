@@ -34,13 +34,18 @@ class _Stateless:
 
 
 class ExpertBuilder(_Stateless):
-    def __init__(self, make_agent: Callable[[Any], Any] | None = None) -> None:
+    def __init__(self, make_agent: Callable[[Any], Any] | None = None, action_noise: float = 0.0) -> None:
+        if not action_noise >= 0:  # also rejects NaN
+            raise PolicySpecError(f"option action_noise must be >= 0 (std in rad), got {action_noise}")
         self.make_agent = make_agent
+        self.action_noise = float(action_noise)
 
     def for_episode(self, env: Any, seed: int, episode_key: dict[str, Any]) -> Policy:
         from evals.policies import expert
 
-        return expert.expert_policy(env, self.make_agent or expert.default_make_expert)
+        return expert.expert_policy(
+            env, self.make_agent or expert.default_make_expert, action_noise=self.action_noise, seed=seed
+        )
 
     def metadata(self) -> PolicyMetadata:
         return PolicyMetadata(name="expert", chunk_length=1)
@@ -188,7 +193,11 @@ class PolicyKind:
 
 
 REGISTRY: dict[str, PolicyKind] = {
-    "expert": PolicyKind("expert", lambda arg, ckpt: ExpertBuilder()),
+    "expert": PolicyKind(
+        "expert",
+        lambda arg, ckpt, **opt: ExpertBuilder(**opt),
+        options={"action_noise": float},  # std (rad) of noise on executed joint targets; labels stay clean
+    ),
     "random": PolicyKind(
         "random", lambda arg, ckpt, **opt: RandomBuilder(**opt), options={"seed": int}, servable=True
     ),

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from evals.contract.adapter import ChunkedPolicyWrapper
+from evals.dataset.capture import DatasetCapture, EpisodeRecording
+from evals.dataset.options import DatasetOptions
 from evals.runner.backend import default_backend
 from evals.runner.columns import STEP_SCHEMA
 from evals.runner.env_cache import EnvCache
@@ -27,6 +29,7 @@ class EpisodeResult:
     steps: dict[str, list[Any]]  # steps.parquet columns for this episode
     variations: dict[str, Any] = field(default_factory=dict)  # info["variations"] at reset
     frames: list[np.ndarray] | None = None  # tiled camera views per step (record_video only)
+    dataset: EpisodeRecording | None = None  # what `--dataset` records of this episode
 
     @property
     def failed(self) -> bool:
@@ -149,6 +152,7 @@ class _Trace:
     progress: list[float] = field(default_factory=list)
     success: bool = False
     success_any: bool = False
+    dataset: DatasetCapture | None = None  # `--dataset`: observation + clean label of every step
 
     def add_frame(self, obs: dict[str, Any], cameras: tuple[str, ...]) -> None:
         if self.frames is not None and (tile := tile_cameras(obs, cameras)) is not None:
@@ -157,6 +161,8 @@ class _Trace:
     def add_step(self, t: int, obs: dict[str, Any], action: Any, step_info: Any, outcome: tuple) -> None:
         """Record step `t`: the observed state `obs` the action was chosen from, and what env.step returned."""
         reward, info, env_ms = outcome
+        if self.dataset is not None:  # the label is the clean action when the policy gave one (noisy expert)
+            self.dataset.add(obs, action if step_info.label is None else step_info.label)
         self.env_ms.append(env_ms)
         if "render_ms" in info:
             self.render_ms.append(float(info["render_ms"]))
@@ -211,19 +217,27 @@ def _rollout(spec: EpisodeSpec, env: Any, policy: Any, trace: _Trace) -> str:
 
 
 def run_episode(
-    spec: EpisodeSpec, policy_factory: Any, *, record_video: bool, env_cache: EnvCache | None = None
+    spec: EpisodeSpec,
+    policy_factory: Any,
+    *,
+    record_video: bool,
+    env_cache: EnvCache | None = None,
+    dataset: DatasetOptions | None = None,
 ) -> EpisodeResult:
     """Run one episode. `record_video` renders `spec.cameras` and returns the tiled frames; frames are also
-    returned whenever the policy's cameras already include all of `spec.cameras`."""
+    returned whenever the policy's cameras already include all of `spec.cameras`. `dataset` also renders
+    the dataset's cameras at every step and returns the episode's recording (clean labels as actions)."""
     cache = env_cache if env_cache is not None else EnvCache(default_backend())
     t_start = time.perf_counter()
     video_cams = spec.cameras if record_video else ()
-    trace = _Trace(frames=[] if record_video else None)
+    capture = DatasetCapture(dataset) if dataset is not None else None
+    trace = _Trace(frames=[] if record_video else None, dataset=capture)
     reason, error, error_type = "horizon", "", ""
     cams: tuple[str, ...] = video_cams
     control_freq = spec.control_freq
     try:
-        env, policy, cams = _build(spec, policy_factory, cache, video_cams)
+        render_cams = _union(video_cams, dataset.cameras) if dataset is not None else video_cams
+        env, policy, cams = _build(spec, policy_factory, cache, render_cams)
         if trace.frames is None and spec.cameras and set(spec.cameras) <= set(cams):
             trace.frames = []  # the env renders the video's views for the policy anyway: keep them (no re-run)
         control_freq = int(getattr(env.unwrapped, "spec_info", {}).get("control_freq", control_freq))
@@ -251,4 +265,5 @@ def run_episode(
         error_type=error_type,
         control_freq=control_freq,
     )
-    return EpisodeResult(spec, row, trace.steps, trace.variations, trace.frames)
+    recording = trace.dataset.recording() if trace.dataset is not None else None
+    return EpisodeResult(spec, row, trace.steps, trace.variations, trace.frames, recording)

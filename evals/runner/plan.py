@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evals.dataset.lerobot_writer import DatasetDirError, check_new_dataset_dir
+from evals.dataset.options import DEFAULT_SIZE, DatasetOptions
 from evals.runner.backend import EnvBackend
 from evals.runner.exit_codes import UsageError
 from evals.runner.provenance import task_fingerprints, utc_now
@@ -40,6 +42,9 @@ class RunRequest:
     resume: str | None = None
     video: str | None = None
     quiet: bool = False
+    dataset: str | None = None  # --dataset DIR
+    dataset_size: tuple[int, int] | None = None  # --dataset-size H W
+    dataset_all: bool = False  # --dataset-all
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ class RunPlan:
     executor: ExecutorSettings
     fingerprints: Mapping[str, str | None]  # task -> fingerprint, as the envs report them now
     resumed: Mapping[str, Any] | None = None  # run.json of the run being continued (None: a new run)
+    dataset: DatasetOptions | None = None  # `--dataset`: also record the episodes as a LeRobot dataset
 
     @property
     def is_resume(self) -> bool:
@@ -159,6 +165,31 @@ def _check_numbers(request: RunRequest) -> None:
         raise UsageError(f"--video must be one of {', '.join(VIDEO_MODES)}")
 
 
+def _check_dataset_flags(request: RunRequest) -> None:
+    if request.dataset is None and (request.dataset_size is not None or request.dataset_all):
+        raise UsageError("--dataset-size / --dataset-all need --dataset DIR")
+    if request.dataset is not None and request.resume:
+        raise UsageError("--dataset records a fresh run only; drop --dataset or start a new run")
+
+
+def _dataset_options(request: RunRequest, suite: Suite, selection: Selection) -> DatasetOptions | None:
+    """`--dataset*` -> DatasetOptions (None without --dataset): a new or empty directory, one fps."""
+    if request.dataset is None:
+        return None
+    size = request.dataset_size or DEFAULT_SIZE
+    if min(size) < 1:
+        raise UsageError(f"--dataset-size: H and W must be >= 1, got {size[0]} {size[1]}")
+    if len({s.control_freq for s in select_episodes(suite, selection)}) > 1:
+        raise UsageError("--dataset: the selected cases differ in control_freq; one dataset has one fps")
+    try:
+        check_new_dataset_dir(request.dataset)
+    except DatasetDirError as e:
+        raise UsageError(str(e)) from None
+    return DatasetOptions(
+        root=request.dataset, size=(int(size[0]), int(size[1])), keep_all=request.dataset_all
+    )
+
+
 def _fingerprints(backend: EnvBackend, suite: Suite) -> dict[str, str | None]:
     return task_fingerprints(backend, [c["task"] for c in suite.cases])
 
@@ -182,6 +213,7 @@ def _plan_new_run(request: RunRequest, backend: EnvBackend) -> RunPlan:
         ),
         executor=ExecutorSettings(request.workers),
         fingerprints=_fingerprints(backend, suite),
+        dataset=_dataset_options(request, suite, selection),
     )
 
 
@@ -244,4 +276,5 @@ def _plan_resume(request: RunRequest, backend: EnvBackend) -> RunPlan:
 def build_plan(request: RunRequest, backend: EnvBackend) -> RunPlan:
     """Resolve suite, selection, policy and run directory (new run or resume); no episode runs here."""
     _check_numbers(request)
+    _check_dataset_flags(request)
     return _plan_resume(request, backend) if request.resume else _plan_new_run(request, backend)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from evals.dataset.sink import DatasetSink
 from evals.runner.backend import EnvBackend
 from evals.runner.executors import LocalExecutor, WorkerStartError
 from evals.runner.exit_codes import EXIT_EPISODE_ERRORS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
@@ -41,6 +42,7 @@ class _Session:
     session: dict[str, Any]
     policy_name: str
     case_order: list[str] = field(default_factory=list)
+    dataset: DatasetSink | None = None  # `--dataset`: finished episodes also go here, in suite order
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ def _loop(
         executor = LocalExecutor(run.plan.executor.workers)
         for result in executor.run(todo, config, factory=factory):
             run.recorder.append(result, run.policy_name)
+            if run.dataset is not None:
+                run.dataset.add(result)
             progress.update(result.row)
     except KeyboardInterrupt:
         return "interrupted", ""
@@ -171,6 +175,8 @@ def _finalise(run: _Session, n_selected: int, factory: Any, status: str, message
             if message:
                 run.info["failure"] = message
             run.recorder.write_run_json(run.info)
+            if run.dataset is not None:  # after the run's own records; Ctrl-C keeps the episodes so far
+                run.dataset.close()
         finally:
             run.recorder.unlock()
     return _Outcome(status, message, len(ep_df), errors, summary)
@@ -217,7 +223,10 @@ def run_session(
         video=plan.output.video,
         run_dir=str(run.recorder.run_dir),
         policy_builder=policy_builder,
+        dataset=plan.dataset,
     )
+    if plan.dataset is not None:  # a dataset is only recorded by a fresh run, so `todo` is every episode
+        run.dataset = DatasetSink(plan.dataset, todo, fps=todo[0].control_freq if todo else 15)
     status, message = "failed", ""
     try:
         status, message = _loop(run, todo, config, factory, progress)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from evals.dataset.options import DatasetOptions
 from evals.runner.backend import EnvBackend
 from evals.runner.env_cache import EnvCache
 from evals.runner.episode import EpisodeResult, run_episode
@@ -39,6 +40,7 @@ class JobConfig:
     video: str = "failures"
     run_dir: str | None = None  # videos go to <run_dir>/videos/; None disables writing them
     policy_builder: Callable[..., Any] = build_policy_factory
+    dataset: DatasetOptions | None = None  # `--dataset`: render its cameras, return each episode's recording
 
 
 def trajectories_match(a: EpisodeResult, b: EpisodeResult) -> bool:
@@ -64,10 +66,10 @@ class EpisodeWorker:
         self.replay_mismatches = 0
 
     def _run(self, spec: EpisodeSpec) -> EpisodeResult:
-        mode = self.config.video
+        mode, dataset = self.config.video, self.config.dataset
         if mode == "all" and spec.cameras and self.config.run_dir is not None:
-            return run_episode(spec, self.factory, record_video=True, env_cache=self.cache)
-        result = run_episode(spec, self.factory, record_video=False, env_cache=self.cache)
+            return run_episode(spec, self.factory, record_video=True, env_cache=self.cache, dataset=dataset)
+        result = run_episode(spec, self.factory, record_video=False, env_cache=self.cache, dataset=dataset)
         if mode != "failures" or not result.failed or not spec.cameras or self.config.run_dir is None:
             result.frames = None
         elif not result.frames:  # state-only policy: nothing was rendered, re-run with cameras
@@ -82,7 +84,8 @@ class EpisodeWorker:
         return result
 
     def run(self, spec: EpisodeSpec) -> EpisodeResult:
-        """Run one episode; write its video if it has frames; return it without frames."""
+        """Run one episode; write its video if it has frames; return it without frames (with its dataset
+        recording, if any: the driver writes the dataset)."""
         result = self._run(spec)
         result.row["video"] = ""
         if result.frames:

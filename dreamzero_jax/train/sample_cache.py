@@ -1,0 +1,219 @@
+"""Run the frozen encoders over a dataset once and keep the results on disk, so a training step runs the
+DiT only.
+
+:func:`build_sample_set` reads a LeRobot dataset, lays every episode out as the policy sees it
+(:mod:`.samples`), encodes the pixels with the VAE (batched, fixed shapes: one compile), each distinct
+instruction with umT5 (as the policy's prompt cache does), normalises states and actions with
+statistics of the training split, and caches everything in ``<cache_dir>/<split>-<key>.npz``. The key
+hashes the dataset's metadata, the model config and the encoders' weights, so a change to any of them
+re-encodes instead of reusing stale latents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from dreamzero_jax.conditioning import droid_prompt, first_frame_clip, y_from_latent
+from dreamzero_jax.configs import ModelConfig
+from dreamzero_jax.data.lerobot import Columns, DatasetError, Episode, LeRobotDataset, load_dataset
+from dreamzero_jax.inference.compile_counter import CompileCounter
+from dreamzero_jax.inference.components import Components
+from dreamzero_jax.inference.encoders import TextEncoder
+from dreamzero_jax.normalization import MinMax, NormStats
+from dreamzero_jax.train.batch import TrainBatch
+from dreamzero_jax.train.samples import Window, check_layout, reset_calls, window_pixels
+from dreamzero_jax.views import to_signed_unit
+
+DEFAULT_COLUMNS = Columns()
+ENCODE_BATCH = 8  # VAE clips per call; the last batch is padded, so the VAE compiles once per clip shape
+
+
+def dataset_stats(episodes: tuple[Episode, ...], state_dim: int = 8) -> NormStats:
+    """Min/max of the first ``state_dim`` state and action dimensions over ``episodes``.
+
+    One embodiment per model: the statistics are the robot's, and the policy cannot tell robots apart.
+    """
+    robots = sorted({e.embodiment for e in episodes})
+    if len(robots) > 1:
+        raise DatasetError(f"episodes of several embodiments {robots}: train one model per embodiment")
+    state = np.concatenate([e.state[:, :state_dim] for e in episodes]).astype(np.float64)
+    action = np.concatenate([e.action[:, :state_dim] for e in episodes]).astype(np.float64)
+    return NormStats(MinMax(state.min(0), state.max(0)), MinMax(action.min(0), action.max(0)))
+
+
+@dataclass
+class CachedSamples:
+    """A :class:`~dreamzero_jax.train.batch.SampleSet` over encoded windows held in memory."""
+
+    latents: np.ndarray  # [N, F, h, w, 16]
+    y: np.ndarray  # [N, F, h, w, 20]
+    task_index: np.ndarray  # [N] into contexts
+    contexts: np.ndarray  # [K, text_len, text_dim]
+    actions: np.ndarray  # [N, blocks * apb, action_dim] normalised
+    state: np.ndarray  # [N, blocks, max_state_dim] normalised (bf16-rounded, as the policy feeds it)
+    image_features: np.ndarray  # [1, 257, 1280]
+    episode: np.ndarray  # [N] dataset episode index of each window (for per-episode evaluation)
+
+    def __len__(self) -> int:
+        return len(self.latents)
+
+    def batch(self, indices: np.ndarray) -> TrainBatch:
+        idx = np.asarray(indices)
+        return TrainBatch(
+            self.latents[idx],
+            self.y[idx],
+            self.contexts[self.task_index[idx]],
+            self.actions[idx],
+            self.state[idx],
+        )
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, **{k: getattr(self, k) for k in self.__dataclass_fields__})
+        tmp.replace(path)  # atomic: an interrupted encode never leaves a truncated cache behind
+
+    @classmethod
+    def load(cls, path: Path) -> CachedSamples:
+        with np.load(path) as data:
+            return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+
+def _state_block(config: ModelConfig, stats: NormStats, raw: np.ndarray) -> np.ndarray:
+    out = np.zeros((*raw.shape[:-1], config.dit.max_state_dim), np.float32)
+    out[..., : raw.shape[-1]] = stats.state.normalize(raw)
+    # the policy casts the state to bfloat16 before the model (as upstream): train on the same values
+    return np.asarray(jnp.asarray(out).astype(jnp.bfloat16).astype(jnp.float32))
+
+
+def _action_block(config: ModelConfig, stats: NormStats, raw: np.ndarray) -> np.ndarray:
+    out = np.zeros((*raw.shape[:-1], config.dit.action_dim), np.float32)
+    out[..., : raw.shape[-1]] = stats.action.normalize(raw)
+    return out
+
+
+def _encode_clips(encode, clips: np.ndarray) -> np.ndarray:
+    """VAE latents of clips [N, T, H, W, 3] in [-1, 1], in fixed-size batches (one compile per clip shape)."""
+    out = []
+    for start in range(0, len(clips), ENCODE_BATCH):
+        part = clips[start : start + ENCODE_BATCH]
+        pad = ENCODE_BATCH - len(part)
+        if pad:
+            part = np.concatenate([part, np.repeat(part[-1:], pad, axis=0)])
+        out.append(np.asarray(encode(jnp.asarray(part)))[: ENCODE_BATCH - pad])
+    return np.concatenate(out)
+
+
+def _signed(pixels: np.ndarray) -> np.ndarray:
+    return np.asarray(to_signed_unit(pixels))
+
+
+def encode_windows(
+    config: ModelConfig,
+    components: Components,
+    episodes: tuple[Episode, ...],
+    cameras: tuple[str, ...],
+    stats: NormStats,
+) -> CachedSamples:
+    """Encode every window of ``episodes`` (see :mod:`.samples`)."""
+    check_layout(config)
+    dit = config.dit
+    graphdef, vae_state = nnx.split(components.vae)
+    encode = jax.jit(lambda st, video: nnx.merge(graphdef, st).encode(video))
+    windows = [
+        Window(i, c)
+        for i, ep in enumerate(episodes)
+        for c in reset_calls(len(ep), config.action_horizon, dit.max_chunk_size)
+    ]
+    pixels = [
+        window_pixels(
+            config,
+            episodes[w.episode].frames,
+            cameras,
+            episodes[w.episode].state,
+            episodes[w.episode].action,
+            w.call,
+        )
+        for w in windows
+    ]
+    vae = lambda video: encode(vae_state, video)  # noqa: E731
+    # at a reset the policy encodes [frame, num_frames - 1 zero frames] (build_y): batched here
+    resets = first_frame_clip(
+        jnp.asarray(_signed(np.stack([p.reset_canvas for p in pixels]))), config.num_frames
+    )
+    ys, firsts = y_from_latent(jnp.asarray(_encode_clips(vae, np.asarray(resets))))
+    blocks = np.stack([p.block_clips for p in pixels])  # [N, blocks, T, 2H, 2W, 3]
+    n, nb = blocks.shape[:2]
+    block_latents = _encode_clips(vae, _signed(blocks.reshape(n * nb, *blocks.shape[2:])))
+    nfpb = dit.num_frame_per_block
+    block_latents = block_latents[:, -nfpb:].reshape(n, nb * nfpb, *block_latents.shape[2:])
+    latents = np.concatenate([np.asarray(firsts), block_latents], axis=1)
+    prompts = sorted({droid_prompt(e.task) for e in episodes})
+    text = TextEncoder(components.tokenizer, components.t5, dit.text_len, dit.text_dim, CompileCounter())
+    contexts = np.concatenate([np.asarray(text(p).astype(jnp.float32)) for p in prompts])
+    return CachedSamples(
+        latents=latents.astype(np.float32),
+        y=np.asarray(ys, np.float32),
+        task_index=np.array(
+            [prompts.index(droid_prompt(episodes[w.episode].task)) for w in windows], np.int32
+        ),
+        contexts=contexts.astype(np.float32),
+        actions=np.stack([_action_block(config, stats, p.actions) for p in pixels]),
+        state=np.stack([_state_block(config, stats, p.states) for p in pixels]),
+        image_features=np.asarray(components.image_features, np.float32),
+        episode=np.array([episodes[w.episode].index for w in windows], np.int32),
+    )
+
+
+def _weights_digest(*modules) -> str:
+    h = hashlib.sha1()
+    for module in modules:
+        if module is not None:
+            for leaf in jax.tree.leaves(nnx.state(module, nnx.Param)):
+                h.update(np.asarray(leaf).tobytes())
+    return h.hexdigest()
+
+
+def cache_key(config: ModelConfig, dataset: LeRobotDataset, components: Components, stats: NormStats) -> str:
+    """Hash of everything the cached arrays depend on."""
+    h = hashlib.sha1()
+    h.update(json.dumps(config.to_dict(), sort_keys=True).encode())
+    h.update((dataset.root / "meta" / "info.json").read_bytes())
+    h.update(json.dumps({"s": stats.state.to_json(), "a": stats.action.to_json()}).encode())
+    h.update(_weights_digest(components.vae, components.t5).encode())
+    h.update(np.asarray(components.image_features).tobytes())
+    return h.hexdigest()[:16]
+
+
+def build_sample_set(
+    config: ModelConfig,
+    dataset: LeRobotDataset,
+    split: str,
+    components: Components,
+    stats: NormStats,
+    cache_dir: Path,
+    columns: Columns = DEFAULT_COLUMNS,
+) -> CachedSamples:
+    """The encoded windows of ``split``, from the cache when it holds them for these inputs."""
+    episodes = dataset.split(split)
+    if not episodes:
+        raise DatasetError(f"{dataset.root}: split {split!r} has no episodes")
+    path = Path(cache_dir) / f"{split}-{cache_key(config, dataset, components, stats)}.npz"
+    if path.is_file():
+        return CachedSamples.load(path)
+    samples = encode_windows(config, components, episodes, columns.cameras, stats)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    samples.save(path)
+    return samples
+
+
+def load_training_data(data_dir: Path, columns: Columns = DEFAULT_COLUMNS) -> LeRobotDataset:
+    """The dataset (frames decoded lazily, per episode, when first encoded)."""
+    return load_dataset(data_dir, columns, load_frames=False)

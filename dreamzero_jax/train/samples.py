@@ -1,0 +1,121 @@
+"""Training samples laid out exactly as :class:`~dreamzero_jax.inference.policy.DreamZeroPolicy` sees an episode.
+
+The policy is called every ``action_horizon`` control steps (the open-loop horizon: one action block per
+call). At call ``k`` its :class:`~dreamzero_jax.inference.frames.FrameBuffer` holds the frames of calls
+``k-3 .. k`` (one frame per call, padded at the front with the oldest), and its sequence restarts at a
+*reset call* every ``max_chunk_size`` calls (when ``start_frame`` reaches the attention window). A sample is
+one such window, starting at reset call ``c``:
+
+* latent frame 0 and ``y``: the VAE of [frame of call ``c``, ``num_frames - 1`` mid-grey frames]
+  (``build_y``: what the policy computes at a reset);
+* video block ``j`` (``j < max_chunk_size``): the last ``num_frame_per_block`` latents of the VAE of
+  ``block_clip(buffer at call c + j + 1)`` -- what the policy encodes into its cache at the next call;
+* action block ``j``: the labels of the ``num_action_per_block`` steps after call ``c + j`` (the last label
+  repeats past the episode's end); state block ``j``: the state at call ``c + j``.
+
+Everything here is numpy on uint8 canvases; :mod:`.sample_cache` runs the frozen encoders over them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dreamzero_jax.configs import ModelConfig
+from dreamzero_jax.inference.frames import FRAMES_PER_CHUNK, block_clip
+from dreamzero_jax.views import layout_views
+
+
+@dataclass(frozen=True)
+class Window:
+    """One sample: ``episode`` (position in the episode list) and its reset call ``call``."""
+
+    episode: int
+    call: int
+
+
+def num_calls(length: int, horizon: int) -> int:
+    """Policy calls in an episode of ``length`` steps with one call every ``horizon`` steps."""
+    return -(-length // horizon)
+
+
+def reset_calls(length: int, horizon: int, blocks: int) -> list[int]:
+    """The calls at which the policy restarts its sequence: 0, blocks, 2 * blocks, ..."""
+    return list(range(0, num_calls(length, horizon), blocks))
+
+
+def call_step(call: int, horizon: int, length: int) -> int:
+    """The step (row) whose observation the policy sees at ``call``; past the end, the last row."""
+    return min(call * horizon, length - 1)
+
+
+def buffer_steps(call: int, horizon: int, length: int) -> list[int]:
+    """Rows of the frames the FrameBuffer returns at ``call`` (>= 1): calls call-3..call, oldest-padded."""
+    calls = list(range(max(0, call - FRAMES_PER_CHUNK + 1), call + 1))
+    calls = [calls[0]] * (FRAMES_PER_CHUNK - len(calls)) + calls
+    return [call_step(c, horizon, length) for c in calls]
+
+
+def action_chunk(actions: np.ndarray, start: int, count: int) -> np.ndarray:
+    """Rows ``start .. start+count-1`` of ``actions``; the last row repeats past the end."""
+    rows = np.minimum(np.arange(start, start + count), len(actions) - 1)
+    return actions[rows]
+
+
+def canvases(frames: dict[str, np.ndarray], cameras: tuple[str, ...], rows: list[int]) -> np.ndarray:
+    """The DROID-layout canvases [len(rows), 2H, 2W, 3] of the given rows (views in ``cameras`` order)."""
+    views = np.stack([frames[c][rows] for c in cameras], axis=1)  # [T, V, H, W, 3]
+    return layout_views(views, "droid")
+
+
+@dataclass(frozen=True)
+class WindowPixels:
+    """The uint8 inputs of one sample before encoding."""
+
+    reset_canvas: np.ndarray  # [2H, 2W, 3]: the frame the reset conditions on
+    block_clips: (
+        np.ndarray
+    )  # [blocks, T, 2H, 2W, 3]: each block's VAE clip (block_clip of the next call's buffer)
+    actions: np.ndarray  # [blocks * num_action_per_block, Da] raw labels
+    states: np.ndarray  # [blocks, Ds] raw states
+
+
+def window_pixels(
+    config: ModelConfig,
+    frames: dict[str, np.ndarray],
+    cameras: tuple[str, ...],
+    state: np.ndarray,
+    action: np.ndarray,
+    call: int,
+) -> WindowPixels:
+    """The pixels, labels and states of the window starting at reset call ``call`` (see module docstring)."""
+    dit, horizon, length = config.dit, config.action_horizon, len(state)
+    blocks, nfpb, apb = dit.max_chunk_size, dit.num_frame_per_block, dit.num_action_per_block
+    reset = canvases(frames, cameras, [call_step(call, horizon, length)])[0]
+    clips, acts, states = [], [], []
+    for j in range(blocks):
+        k = call + j
+        clips.append(block_clip(canvases(frames, cameras, buffer_steps(k + 1, horizon, length)), nfpb))
+        acts.append(action_chunk(action, k * horizon, apb))
+        states.append(state[call_step(k, horizon, length)])
+    return WindowPixels(reset, np.stack(clips), np.concatenate(acts), np.stack(states))
+
+
+def check_layout(config: ModelConfig) -> None:
+    """Refuse configs whose calls and blocks do not line up as this layout assumes."""
+    dit = config.dit
+    if dit.max_chunk_size < 1:
+        raise ValueError(
+            f"config {config.name!r}: training needs a local attention window (max_chunk_size >= 1)"
+        )
+    if dit.num_action_per_block != config.action_horizon:
+        raise ValueError(
+            f"config {config.name!r}: action_horizon {config.action_horizon} must equal num_action_per_block "
+            f"{dit.num_action_per_block} (one action block per policy call)"
+        )
+    if config.latent_frames != 1 + dit.max_chunk_size * dit.num_frame_per_block:
+        raise ValueError(
+            f"config {config.name!r}: num_frames {config.num_frames} gives {config.latent_frames} latent frames, "
+            f"not the window's 1 + {dit.max_chunk_size} x {dit.num_frame_per_block}"
+        )

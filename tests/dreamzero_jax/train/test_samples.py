@@ -1,0 +1,78 @@
+"""Training windows equal what DreamZeroPolicy's frame handling produces at its call times."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dreamzero_jax.configs import get_config
+from dreamzero_jax.inference.frames import DROID_CAMERAS, FrameBuffer, block_clip, reset_image
+from dreamzero_jax.train.samples import action_chunk, check_layout, reset_calls, window_pixels
+
+LENGTH = 29  # not a multiple of any horizon: the last call sees a partial chunk
+
+
+def episode(view_size, length=LENGTH):
+    """Frames whose pixels encode (camera, row), states/actions whose values encode the row."""
+    h, w = view_size
+    frames = {
+        cam: np.stack([np.full((h, w, 3), 10 * c + t, np.uint8) for t in range(length)])
+        for c, cam in enumerate(DROID_CAMERAS)
+    }
+    state = np.arange(length, dtype=np.float32)[:, None] + np.arange(8, dtype=np.float32) / 10
+    action = -state
+    return frames, state, action
+
+
+def policy_view(config, frames, length):
+    """Replay the policy's frame handling: one FrameBuffer push per call, resets as its start_frame rule."""
+    dit, horizon = config.dit, config.action_horizon
+    buffer = FrameBuffer(config.view_size)
+    seen, start_frame = [], 0
+    for call in range(-(-length // horizon)):
+        row = min(call * horizon, length - 1)
+        clip = buffer.push({cam: frames[cam][row] for cam in DROID_CAMERAS})
+        if clip.shape[0] == 1 or start_frame >= dit.local_attn_size:
+            start_frame = 0
+        seen.append(
+            (start_frame == 0, reset_image(clip), block_clip(clip, dit.num_frame_per_block) if call else None)
+        )
+        start_frame = (1 if start_frame == 0 else start_frame) + dit.num_frame_per_block
+    return seen
+
+
+@pytest.mark.parametrize("name", ["tiny", "small"])
+def test_windows_match_the_policy_frames_at_call_times(name):
+    config = get_config(name)
+    check_layout(config)
+    frames, state, action = episode(config.view_size)
+    seen = policy_view(config, frames, LENGTH)
+    resets = reset_calls(LENGTH, config.action_horizon, config.dit.max_chunk_size)
+    assert resets == [call for call, (is_reset, _, _) in enumerate(seen) if is_reset]
+    horizon, apb = config.action_horizon, config.dit.num_action_per_block
+    for call in resets:
+        win = window_pixels(config, frames, DROID_CAMERAS, state, action, call)
+        np.testing.assert_array_equal(win.reset_canvas, seen[call][1])
+        for j in range(config.dit.max_chunk_size):
+            nxt = call + j + 1
+            if nxt < len(seen):  # the clip the policy encodes at the next call
+                np.testing.assert_array_equal(win.block_clips[j], seen[nxt][2])
+            k = call + j
+            np.testing.assert_array_equal(win.states[j], state[min(k * horizon, LENGTH - 1)])
+            np.testing.assert_array_equal(
+                win.actions[j * apb : (j + 1) * apb], action_chunk(action, k * horizon, apb)
+            )
+
+
+def test_action_chunks_follow_the_call_and_repeat_the_last_label():
+    action = np.arange(10, dtype=np.float32)[:, None]
+    np.testing.assert_array_equal(action_chunk(action, 8, 4)[:, 0], [8, 9, 9, 9])
+    np.testing.assert_array_equal(action_chunk(action, 0, 3)[:, 0], [0, 1, 2])
+
+
+def test_layout_refuses_a_horizon_that_is_not_one_block():
+    import dataclasses
+
+    bad = dataclasses.replace(get_config("small"), action_horizon=4)
+    with pytest.raises(ValueError, match="must equal num_action_per_block"):
+        check_layout(bad)

@@ -22,8 +22,8 @@ from dreamzero_jax.checkpoint.models import abstract_model
 from dreamzero_jax.checkpoint.orbax_io import DTYPES, save_state
 from dreamzero_jax.configs import config_names, get_config
 from dreamzero_jax.convert.apply import ConversionReport, load_streaming, param_table, plan, route
-from dreamzero_jax.convert.lora import fold_lora
 from dreamzero_jax.convert.components import RULES_MODULES
+from dreamzero_jax.convert.lora import fold_lora
 from dreamzero_jax.convert.safetensors_io import CheckpointError, CheckpointReader
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE = 0, 1, 2

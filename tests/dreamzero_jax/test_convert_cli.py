@@ -76,6 +76,10 @@ def test_convert_writes_orbax_that_restores_the_transformed_weights(fixtures_dir
         (["--input", "/no/such/file.safetensors", "--dry-run"], "no such file"),
         (["--input", "{fx}", "--config", "huge", "--dry-run"], "unknown --config 'huge'"),
         (["--input", "{fx}", "--components", "dit,llm", "--dry-run"], "unknown component 'llm'"),
+        (
+            ["--input", "{fx}", "--config", "small", "--components", "clip", "--dry-run"],
+            "config 'small' has no 'clip' component; it has dit, vae, t5",
+        ),
         (["--input", "{fx}"], "--output is required"),
     ],
 )

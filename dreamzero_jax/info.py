@@ -18,7 +18,6 @@ from collections import Counter
 from dreamzero_jax.checkpoint.models import abstract_model
 from dreamzero_jax.configs import COMPONENT_NAMES, config_names, get_config
 from dreamzero_jax.convert.apply import param_table
-from dreamzero_jax.convert.rules import ComponentUnavailable
 
 BF16_BYTES = 2
 
@@ -32,7 +31,7 @@ def parameter_counts(model) -> dict[str, int]:
 
 
 def component_counts(config_name: str, components: list[str]) -> dict[str, dict[str, int] | str]:
-    """Per component: its submodule counts, or a string saying why it is not available."""
+    """Per component: its submodule counts, or a string saying the config has no such component."""
     config = get_config(config_name)
     out: dict[str, dict[str, int] | str] = {}
     for name in components:
@@ -40,10 +39,7 @@ def component_counts(config_name: str, components: list[str]) -> dict[str, dict[
         if sub is None:
             out[name] = f"no {name} config in {config_name!r}"
             continue
-        try:
-            out[name] = parameter_counts(abstract_model(name, sub))
-        except ComponentUnavailable as e:
-            out[name] = f"not available ({e})"
+        out[name] = parameter_counts(abstract_model(name, sub))
     return out
 
 

@@ -22,8 +22,8 @@ from dreamzero_jax.checkpoint.models import abstract_model
 from dreamzero_jax.checkpoint.orbax_io import DTYPES, save_state
 from dreamzero_jax.configs import config_names, get_config
 from dreamzero_jax.convert.apply import ConversionReport, load_streaming, param_table, plan, route
+from dreamzero_jax.convert.components import RULES_MODULES
 from dreamzero_jax.convert.lora import fold_lora
-from dreamzero_jax.convert.rules import COMPONENTS, ComponentUnavailable, component_rules
 from dreamzero_jax.convert.safetensors_io import CheckpointError, CheckpointReader
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE = 0, 1, 2
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default="droid_14b", help="model config to convert into (default: droid_14b)")
     p.add_argument(
         "--components",
-        help=f"comma-separated subset of {','.join(COMPONENTS)} (default: every component found in the input)",
+        help=f"comma-separated subset of {','.join(RULES_MODULES)} (default: every component found in the input)",
     )
     p.add_argument(
         "--dtype",
@@ -73,15 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _available_components(config) -> list[str]:
-    out = []
-    for name in COMPONENTS:
-        try:
-            component_rules(name)
-        except ComponentUnavailable:
-            continue
-        if config.component(name) is not None:
-            out.append(name)
-    return out
+    """The components ``config`` defines (a config may leave some out, e.g. no CLIP)."""
+    return [name for name in RULES_MODULES if config.component(name) is not None]
 
 
 def _selected(args, config) -> tuple[list[str], bool]:
@@ -89,13 +82,15 @@ def _selected(args, config) -> tuple[list[str], bool]:
     if not args.components:
         return available, False
     wanted = [c.strip() for c in args.components.split(",") if c.strip()]
-    unknown = [c for c in wanted if c not in COMPONENTS]
+    unknown = [c for c in wanted if c not in RULES_MODULES]
     if unknown:
-        raise UsageError(f"unknown component {unknown[0]!r} in --components; valid: {', '.join(COMPONENTS)}")
+        raise UsageError(
+            f"unknown component {unknown[0]!r} in --components; valid: {', '.join(RULES_MODULES)}"
+        )
     missing = [c for c in wanted if c not in available]
     if missing:
         raise UsageError(
-            f"component {missing[0]!r} is not available for config {config.name!r} (rules or config missing)"
+            f"config {config.name!r} has no {missing[0]!r} component; it has {', '.join(available)}"
         )
     return wanted, True
 

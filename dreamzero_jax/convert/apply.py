@@ -15,17 +15,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from dreamzero_jax.convert.rules import (
-    TRANSFORMS,
-    checkpoint_prefixes,
-    component_rules,
-    match,
-    source_name,
-    torch_shape,
-)
-from dreamzero_jax.convert.rules import (
-    ignored as is_ignored,
-)
+from dreamzero_jax.convert.components import checkpoint_prefixes, component_rules
+from dreamzero_jax.convert.components import ignored as is_ignored
+from dreamzero_jax.convert.rules import TRANSFORMS, match, source_name, torch_shape
 from dreamzero_jax.convert.safetensors_io import CheckpointReader
 
 

@@ -9,8 +9,8 @@ Every component of DreamZero (the DiT, the video VAE, umT5, CLIP) has a module
   e.g. ``"action_head.model."`` for the DiT (bare component files carry no prefix).
 * optionally ``IGNORE: tuple[str, ...]`` -- regexes of checkpoint names the port deliberately drops
   (parameters upstream never uses); they are neither loaded nor reported as unexpected.
-* optionally ``build_model(config, rngs) -> nnx.Module`` -- how to construct the component from its
-  config; without it the class named in :data:`COMPONENTS` is called as ``Class(config, rngs=rngs)``.
+
+:mod:`dreamzero_jax.convert.components` maps component names to these modules.
 
 Targets are NNX flat-state paths: the path elements of ``nnx.to_flat_state(nnx.state(model))`` joined
 with ``"."`` (list indices become their decimal string), e.g. ``"blocks.0.self_attn.q.kernel"``.
@@ -18,11 +18,9 @@ with ``"."`` (list indices become their decimal string), e.g. ``"blocks.0.self_a
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import ModuleType
 
 import numpy as np
 
@@ -97,66 +95,6 @@ INVERSE_SHAPES: dict[str, Callable[[tuple[int, ...]], tuple[int, ...]]] = {
     "conv3d": lambda s: (s[4], s[3], s[0], s[1], s[2]),
     "conv2d": lambda s: (s[3], s[2], s[0], s[1]),
 }
-
-
-@dataclass(frozen=True)
-class Component:
-    """One convertible part of DreamZero: where its rules live and how its model is built."""
-
-    name: str
-    rules_module: str
-    config_attr: str  # attribute of dreamzero_jax.configs.ModelConfig holding its config
-    model: str  # "package.module:Class", called as Class(config, rngs=rngs) unless rules define build_model
-
-
-COMPONENTS: dict[str, Component] = {
-    "dit": Component(
-        "dit", "dreamzero_jax.convert.rules_dit", "dit", "dreamzero_jax.models.dit:CausalWanDiT"
-    ),
-    "vae": Component("vae", "dreamzero_jax.convert.rules_vae", "vae", "dreamzero_jax.models.vae:WanVAE"),
-    "t5": Component("t5", "dreamzero_jax.convert.rules_t5", "t5", "dreamzero_jax.models.t5:UMT5Encoder"),
-    "clip": Component(
-        "clip", "dreamzero_jax.convert.rules_clip", "clip", "dreamzero_jax.models.clip:CLIPVision"
-    ),
-}
-
-
-class ComponentUnavailable(Exception):
-    """A component's rules or model module does not exist (yet) or failed to import."""
-
-
-def _import_optional(module_name: str) -> ModuleType:
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        # only "this very module is missing" means not available; a missing dependency inside it is a bug
-        if e.name and module_name.startswith(e.name):
-            raise ComponentUnavailable(f"{module_name} not available") from e
-        raise
-
-
-def component_rules(name: str) -> ModuleType:
-    """The ``rules_<name>`` module (with ``RULES`` and ``CHECKPOINT_PREFIX``) or ComponentUnavailable."""
-    if name not in COMPONENTS:
-        raise KeyError(f"unknown component {name!r}; valid: {', '.join(COMPONENTS)}")
-    mod = _import_optional(COMPONENTS[name].rules_module)
-    if not hasattr(mod, "RULES"):
-        raise ComponentUnavailable(f"{mod.__name__} defines no RULES")
-    return mod
-
-
-def checkpoint_prefixes(name: str) -> tuple[str, ...]:
-    """Prefixes under which component ``name`` appears in a full checkpoint (most specific first)."""
-    prefix = getattr(component_rules(name), "CHECKPOINT_PREFIX", "")
-    if not prefix:
-        return ()
-    # the encoders README documents prefixes relative to the head; the VLA nests the head as action_head
-    return (prefix,) if prefix.startswith("action_head.") else ("action_head." + prefix, prefix)
-
-
-def ignored(name: str, component: str) -> bool:
-    """True when ``component``'s rules list ``name`` (prefix-stripped) as deliberately dropped."""
-    return any(re.fullmatch(p, name) for p in getattr(component_rules(component), "IGNORE", ()))
 
 
 @dataclass(frozen=True)

@@ -78,8 +78,8 @@ class Tokenizer:
         return ids, mask
 
 
-@functools.lru_cache(maxsize=4)
-def _tiny_model_proto() -> bytes:
+def train_tiny_model() -> bytes:
+    """Train the tiny sentencepiece model from `tiny_corpus.txt`: the serialized model (same bytes each run)."""
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(TINY_CORPUS.read_text(encoding="utf-8").splitlines()),
@@ -99,6 +99,11 @@ def _tiny_model_proto() -> bytes:
         minloglevel=2,
     )
     return model.getvalue()
+
+
+@functools.lru_cache(maxsize=1)
+def _tiny_model_proto() -> bytes:
+    return train_tiny_model()
 
 
 def tiny_tokenizer(text_len: int = 512) -> Tokenizer:

@@ -12,7 +12,8 @@ from safetensors.numpy import load_file
 from dreamzero_jax.configs.clip import CLIP_CONFIGS, TINY
 from dreamzero_jax.convert import rules_clip
 from dreamzero_jax.convert.apply import expected_checkpoint_shapes
-from dreamzero_jax.convert.rules import ignored, match
+from dreamzero_jax.convert.components import ignored
+from dreamzero_jax.convert.rules import match
 from dreamzero_jax.models.bicubic import bicubic_matrix, resize_bicubic
 from dreamzero_jax.models.clip import CLIPVision, encode_image, preprocess
 from dreamzero_jax.parity.checks_text_image import SUBDIR, tiny_clip

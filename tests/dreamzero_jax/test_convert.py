@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import types
 
 import jax
@@ -14,7 +13,7 @@ from flax import nnx
 from safetensors.numpy import save_file
 
 from dreamzero_jax.checkpoint.orbax_io import restore_state, save_state
-from dreamzero_jax.convert import rules as rules_mod
+from dreamzero_jax.convert import components
 from dreamzero_jax.convert.apply import (
     ConversionError,
     expected_checkpoint_shapes,
@@ -23,7 +22,7 @@ from dreamzero_jax.convert.apply import (
     plan,
     route,
 )
-from dreamzero_jax.convert.rules import Component, Rule, source_name
+from dreamzero_jax.convert.rules import Rule, source_name
 from dreamzero_jax.convert.safetensors_io import CheckpointError, CheckpointReader
 
 
@@ -50,9 +49,7 @@ def toy(monkeypatch):
     """Register component 'toy' (prefix 'head.toy.') for the duration of a test."""
     mod = types.ModuleType("toy_rules_for_tests")
     mod.RULES, mod.CHECKPOINT_PREFIX, mod.IGNORE = TOY_RULES, "head.toy.", (r"unused\..*",)
-    mod.build_model = lambda config, rngs: Toy(rngs)
-    monkeypatch.setitem(sys.modules, mod.__name__, mod)
-    monkeypatch.setitem(rules_mod.COMPONENTS, "toy", Component("toy", mod.__name__, "toy", "unused:Unused"))
+    monkeypatch.setitem(components.RULES_MODULES, "toy", mod)
     return "toy"
 
 

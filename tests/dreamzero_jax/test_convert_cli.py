@@ -18,18 +18,9 @@ from dreamzero_jax.checkpoint.orbax_io import restore_state
 from dreamzero_jax.configs import get_config
 from dreamzero_jax.convert.__main__ import main
 from dreamzero_jax.convert.apply import expected_checkpoint_shapes, plan
-from dreamzero_jax.convert.rules import ComponentUnavailable, component_rules
-
-
-def _need(component: str) -> None:
-    try:
-        component_rules(component)
-    except ComponentUnavailable as e:
-        pytest.skip(str(e))
 
 
 def test_dry_run_of_fixture_dit_weights_is_clean(fixtures_dir, capsys):
-    _need("dit")
     rc = main(
         ["--input", str(fixtures_dir / "dreamzero_tiny/weights.safetensors"), "--config", "tiny", "--dry-run"]
     )
@@ -39,8 +30,6 @@ def test_dry_run_of_fixture_dit_weights_is_clean(fixtures_dir, capsys):
 
 
 def test_dry_run_of_the_encoder_fixture_directory_routes_each_file(fixtures_dir, capsys):
-    for component in ("vae", "t5", "clip"):
-        _need(component)
     rc = main(["--input", str(fixtures_dir / "dreamzero_tiny_encoders"), "--config", "tiny", "--dry-run"])
     out = capsys.readouterr().out
     assert rc == 0, out
@@ -49,7 +38,6 @@ def test_dry_run_of_the_encoder_fixture_directory_routes_each_file(fixtures_dir,
 
 
 def test_dry_run_against_the_wrong_config_fails(fixtures_dir, capsys):
-    _need("dit")
     rc = main(
         [
             "--input",
@@ -64,7 +52,6 @@ def test_dry_run_against_the_wrong_config_fails(fixtures_dir, capsys):
 
 
 def test_convert_writes_orbax_that_restores_the_transformed_weights(fixtures_dir, tmp_path, capsys):
-    _need("dit")
     src = fixtures_dir / "dreamzero_tiny/weights.safetensors"
     rc = main(
         ["--input", str(src), "--config", "tiny", "--output", str(tmp_path / "out"), "--components", "dit"]
@@ -89,6 +76,10 @@ def test_convert_writes_orbax_that_restores_the_transformed_weights(fixtures_dir
         (["--input", "/no/such/file.safetensors", "--dry-run"], "no such file"),
         (["--input", "{fx}", "--config", "huge", "--dry-run"], "unknown --config 'huge'"),
         (["--input", "{fx}", "--components", "dit,llm", "--dry-run"], "unknown component 'llm'"),
+        (
+            ["--input", "{fx}", "--config", "small", "--components", "clip", "--dry-run"],
+            "config 'small' has no 'clip' component; it has dit, vae, t5",
+        ),
         (["--input", "{fx}"], "--output is required"),
     ],
 )
@@ -103,7 +94,6 @@ def test_usage_errors_exit_2_with_one_line(fixtures_dir, capsys, argv, message):
 @pytest.mark.parametrize("component", ["dit", "vae", "t5", "clip"])
 def test_droid_14b_checkpoint_table_round_trips_through_the_abstract_model(component):
     """The name/shape table the rules imply for droid_14b maps back with nothing missing or mis-shaped."""
-    _need(component)
     model = abstract_model(component, get_config("droid_14b").component(component))
     table = expected_checkpoint_shapes(component, model)
     _, report = plan(table, component, model)
@@ -136,7 +126,6 @@ def write_sparse_checkpoint(path: Path, shapes: dict[str, tuple[int, ...]], pref
 
 @pytest.mark.slow
 def test_cli_dry_run_of_a_full_size_droid_14b_checkpoint(tmp_path, capsys):
-    _need("dit")
     table = expected_checkpoint_shapes("dit", abstract_model("dit", get_config("droid_14b").dit))
     write_sparse_checkpoint(tmp_path / "model.safetensors", table, prefix="action_head.model.")
     assert main(["--input", str(tmp_path), "--config", "droid_14b", "--dry-run"]) == 0

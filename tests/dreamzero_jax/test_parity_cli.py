@@ -1,4 +1,4 @@
-"""`python -m dreamzero_jax.parity`: discovery, per-result lines, unhandled fixtures, exit codes."""
+"""`python -m dreamzero_jax.parity`: per-result lines, unhandled fixtures, exit codes, module coverage."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dreamzero_jax.parity import __main__ as cli
 from dreamzero_jax.parity.core import compare
 
 
-def _module(name: str, results, handles=None, error: Exception | None = None) -> types.ModuleType:
+def _module(name: str, results, handles=(), error: Exception | None = None) -> types.ModuleType:
     mod = types.ModuleType(f"dreamzero_jax.parity.{name}")
 
     def checks(fixture_dir: Path):
@@ -20,9 +20,7 @@ def _module(name: str, results, handles=None, error: Exception | None = None) ->
         if error:
             raise error
 
-    mod.checks = checks
-    if handles is not None:
-        mod.HANDLES = handles
+    mod.checks, mod.HANDLES = checks, handles
     return mod
 
 
@@ -34,33 +32,29 @@ def fixture_dir(tmp_path):
     return tmp_path
 
 
-def test_results_and_unhandled_files_are_listed(fixture_dir, monkeypatch, capsys):
+def test_results_and_unhandled_files_are_listed(fixture_dir, capsys):
     mods = [
         _module("checks_a", [compare("a.x", [1.0], [1.0])], handles=("a.npz", "shared.npz:part one")),
-        _module("checks_t5", [compare("t5.hidden", [1.0], [1.0 + 1e-6])]),  # no HANDLES: named after the file
+        _module("checks_t5", [compare("t5.hidden", [1.0], [1.0 + 1e-6])], handles=("t5_io.npz",)),
         _module("checks_idle", [], handles=("forward_train.npz",)),  # yields nothing here: claims nothing
     ]
-    monkeypatch.setattr(cli, "discover", lambda: (mods, []))
-    assert cli.main(["--fixtures", str(fixture_dir)]) == 0
+    assert cli.run([fixture_dir], mods) == 0
     out = capsys.readouterr().out
     assert "PASS  a.x" in out and "PASS  t5.hidden" in out and "2 results, all passed" in out
-    unhandled = [line for line in out.splitlines() if line.startswith("not handled yet")]
-    assert unhandled == [
-        "not handled yet: forward_train.npz — needs the DiT teacher-forcing forward: "
-        "dreamzero_jax/parity/checks_dit.py"
-    ]
+    unhandled = [line for line in out.splitlines() if line.startswith("not handled")]
+    assert unhandled == ["not handled: forward_train.npz — no check module recognises it here"]
     assert "checked in parts: shared.npz — part one by checks_a" in out
 
 
-def test_a_failing_result_or_a_raising_check_exits_1(fixture_dir, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "discover", lambda: ([_module("checks_a", [compare("a.x", [1.0], [2.0])])], []))
-    assert cli.main(["--fixtures", str(fixture_dir)]) == 1
+def test_a_failing_result_or_a_raising_check_exits_1(fixture_dir, capsys):
+    assert cli.run([fixture_dir], [_module("checks_a", [compare("a.x", [1.0], [2.0])])]) == 1
     assert "FAIL  a.x" in capsys.readouterr().out
     boom = _module("checks_b", [compare("b.x", [1.0], [1.0])], error=RuntimeError("model exploded"))
-    monkeypatch.setattr(cli, "discover", lambda: ([boom], ["ERROR checks_c: import failed: ImportError: x"]))
-    assert cli.main(["--fixtures", str(fixture_dir)]) == 1
+    ok = _module("checks_c", [compare("c.x", [1.0], [1.0])])
+    assert cli.run([fixture_dir], [boom, ok]) == 1
     out = capsys.readouterr().out
-    assert "ERROR checks_b: RuntimeError: model exploded" in out and "ERROR checks_c: import failed" in out
+    # a raising module does not hide the results of the others
+    assert "ERROR checks_b: RuntimeError: model exploded" in out and "PASS  c.x" in out
 
 
 def test_missing_directory_is_a_usage_error(tmp_path, capsys):
@@ -68,14 +62,18 @@ def test_missing_directory_is_a_usage_error(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_discovery_finds_the_scheduler_checks_and_runs_them(fixtures_dir, tmp_path, capsys):
-    modules, _ = cli.discover()
-    assert "dreamzero_jax.parity.checks_schedulers" in [m.__name__ for m in modules]
+@pytest.mark.parametrize("subdir", ["dreamzero_tiny", "dreamzero_tiny_encoders"])
+def test_every_shipped_fixture_file_is_claimed_by_a_check_module(fixtures_dir, subdir):
+    lines = cli.coverage(fixtures_dir / subdir, cli.CHECK_MODULES)
+    assert not [line for line in lines if line.startswith("not handled")], lines
+
+
+def test_the_scheduler_checks_run_from_the_module_list(fixtures_dir, tmp_path, capsys):
     (tmp_path / "scheduler_unipc.npz").symlink_to(fixtures_dir / "dreamzero_tiny/scheduler_unipc.npz")
-    cli.run([tmp_path])  # the exit code also reflects other engineers' modules; assert on our lines
+    cli.run([tmp_path])  # the other modules recognise nothing here
     out = capsys.readouterr().out
     assert "PASS  scheduler_unipc.video_prev_samples" in out
-    assert "not handled yet: scheduler_unipc.npz" not in out
+    assert "not handled: scheduler_unipc.npz" not in out
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ import pytest
 
 from dreamzero_jax.inference import DreamZeroPolicy
 from dreamzero_jax.inference.frames import DROID_CAMERAS
+from dreamzero_jax.normalization import MinMax, NormStats
 
 
 def observation(i: int, prompt: str = "pick up the cube") -> dict:
@@ -71,6 +72,33 @@ def test_episode_flow_resets_and_never_recompiles(policy):
     assert policy.compiles.total == compiled, dict(policy.compiles)
 
 
+def _bounds(low: list[float], high: list[float]) -> MinMax:
+    return MinMax(np.array(low, np.float64), np.array(high, np.float64))
+
+
+def test_actions_are_denormalised_with_the_action_statistics(policy, monkeypatch):
+    """Same state statistics, two different action statistics: the model's (normalised) output is the same,
+    so the actions must differ exactly as the action statistics do. Denormalising with the state
+    statistics, or normalising the state with the action statistics, breaks one of the two."""
+    state = _bounds([-3.0, -2.0, -3.0, -3.1, -3.0, -0.1, -3.0, 0.0], [3.0, 2.0, 3.0, 0.0, 3.0, 3.8, 3.0, 1.0])
+    action_a = _bounds(
+        [-1.0, -0.5, -2.0, -4.0, -1.5, 0.5, -0.2, 0.1], [1.0, 2.5, 0.0, -1.0, 1.5, 2.5, 0.8, 0.9]
+    )
+    action_b = _bounds(
+        [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0], [11.0, 23.0, 35.0, 47.0, 59.0, 71.0, 83.0, 95.0]
+    )
+
+    def first_chunk(stats: NormStats) -> np.ndarray:
+        monkeypatch.setattr(policy, "stats", stats)
+        policy.reset("pick up the cube", seed=3)
+        return policy.infer(observation(0))["actions"]
+
+    a = first_chunk(NormStats(state, action_a))
+    b = first_chunk(NormStats(state, action_b))
+    assert np.abs(a - b).min() > 1.0  # the action statistics reach the actions
+    np.testing.assert_allclose(action_a.normalize(a), action_b.normalize(b), atol=1e-3)
+
+
 @pytest.mark.slow
 def test_components_restore_from_an_orbax_checkpoint(tmp_path):
     import jax
@@ -79,7 +107,7 @@ def test_components_restore_from_an_orbax_checkpoint(tmp_path):
     from dreamzero_jax.checkpoint.orbax_io import save_state
     from dreamzero_jax.configs import get_config
     from dreamzero_jax.inference.components import build_components
-    from dreamzero_jax.normalization import NormStats, default_stats
+    from dreamzero_jax.normalization import default_stats
 
     config = get_config("tiny")
     saved = build_components(config, None, seed=0)

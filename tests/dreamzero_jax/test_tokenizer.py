@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dreamzero_jax.text.tokenizer import EOS_ID, PAD_ID, clean_text, get_tokenizer, main, tiny_tokenizer
+from dreamzero_jax.text.tokenizer import (
+    EOS_ID,
+    PAD_ID,
+    clean_text,
+    get_tokenizer,
+    main,
+    tiny_tokenizer,
+    train_tiny_model,
+)
 
 TEXTS = [
     "put the bowl on the plate",
@@ -44,9 +52,15 @@ def test_truncation_keeps_eos():
     assert TEXTS[1].startswith(short.decode(ids[0]).rstrip())
 
 
-def test_training_is_deterministic(tok):
-    again = tiny_tokenizer(text_len=64)
-    np.testing.assert_array_equal(again(TEXTS)[0], tok(TEXTS)[0])
+def test_training_is_deterministic(tmp_path):
+    """Two separate trainings (not the cached model) give the same model file and the same ids."""
+    ids = []
+    for run in ("first", "second"):
+        (tmp_path / run).mkdir()
+        (tmp_path / run / "spiece.model").write_bytes(train_tiny_model())
+        ids.append(get_tokenizer(str(tmp_path / run), text_len=64)(TEXTS)[0])
+    assert (tmp_path / "first/spiece.model").read_bytes() == (tmp_path / "second/spiece.model").read_bytes()
+    np.testing.assert_array_equal(ids[0], ids[1])
 
 
 def test_whitespace_clean_like_upstream(tok):

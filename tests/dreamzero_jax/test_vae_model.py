@@ -14,7 +14,7 @@ from safetensors.numpy import load_file
 
 from dreamzero_jax.configs.vae import DROID_14B, TINY, VAE_CONFIGS
 from dreamzero_jax.convert.apply import expected_checkpoint_shapes, load_into, plan
-from dreamzero_jax.convert.rules import checkpoint_prefixes
+from dreamzero_jax.convert.components import checkpoint_prefixes
 from dreamzero_jax.models.vae import WanVAE, usable_frames
 from dreamzero_jax.models.vae_inputs import prepare_observation_frames
 

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The recipe of the shipped small DreamZero (`./dev train-small`): record noisy expert demonstrations of
+# Lift as a LeRobot dataset, train the `small` config on them, evaluate the result with the real policy on
+# 20 seeds it never trained on, and copy the exported weights into the package (the `dreamzero` default).
+#   WORK=dir (default work/train_small)   EPISODES=N demonstrations (default 120)   STEPS=N (default 2500)
+#   SHIP=0 skips copying the weights into dreamzero_jax/assets/dreamzero_small
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+WORK=${WORK:-work/train_small}
+EPISODES=${EPISODES:-120}
+STEPS=${STEPS:-2500}
+BATCH=${BATCH:-16}
+mkdir -p "$WORK"
+t0=$(date +%s)
+stamp() { echo "[train-small] $(( $(date +%s) - t0 )) s: $*" >&2; }
+
+stamp "1/4 recording $EPISODES noisy expert demonstrations of Lift (seeds 1000+)"
+"$PY" -m evals.run --suite test_cases/lift_demos.json --max-episodes "$EPISODES" --policy expert \
+  --policy-opt action_noise=0.02 --dataset "$WORK/data" --workers 2 --video none --quiet \
+  --output "$WORK/demos_run"
+
+stamp "2/4 training the small config ($STEPS steps, batch $BATCH)"
+"$PY" -m dreamzero_jax.train --config small --data "$WORK/data" --out "$WORK/ckpt" --steps "$STEPS" \
+  --batch "$BATCH" --overwrite
+
+stamp "3/4 evaluating on 20 unseen seeds (KV-cached chunk inference, DiT step cache on)"
+"$PY" -m evals.run --suite test_cases/lift_eval.json --policy dreamzero --checkpoint "$WORK/ckpt" \
+  --video failures --output "$WORK/eval_run"
+
+if [ "${SHIP:-1}" = 1 ]; then
+  stamp "4/4 shipping the weights as dreamzero_jax/assets/dreamzero_small"
+  # params only: the policy checkpoint without the training state (CKPT/train/: optimizer, metrics)
+  rm -rf dreamzero_jax/assets/dreamzero_small && mkdir -p dreamzero_jax/assets/dreamzero_small
+  cp -r "$WORK"/ckpt/{model_config.json,normalization.json,image_features.npy,dit,vae,t5} \
+    dreamzero_jax/assets/dreamzero_small/
+  du -sh dreamzero_jax/assets/dreamzero_small >&2
+fi
+stamp "done"

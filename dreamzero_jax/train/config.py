@@ -18,7 +18,7 @@ class TrainConfig:
     lr: float = 1e-4  # peak learning rate
     warmup: int = 100  # linear warm-up steps from 0 to lr, then cosine decay to lr * final_lr_ratio
     final_lr_ratio: float = 0.1
-    weight_decay: float = 1e-2  # AdamW, applied to matrices only (not biases, norms, modulation vectors)
+    weight_decay: float = 1e-2  # AdamW, on arrays of ndim >= 2 only (not biases or norm scales)
     b1: float = 0.9
     b2: float = 0.999
     clip: float = 1.0  # global-norm gradient clipping (0 = off)

@@ -21,7 +21,7 @@ def lr_schedule(cfg: TrainConfig) -> optax.Schedule:
 
 
 def decay_mask(params):
-    """Weight decay on matrices only: biases, norm scales and modulation vectors are not shrunk."""
+    """Weight decay on arrays of ndim >= 2 (kernels, tables); biases and norm scales are not shrunk."""
     return jax.tree.map(lambda x: x.ndim >= 2, params)
 
 

@@ -99,7 +99,7 @@ def make_train_step(
         ema = state.ema
         if ema is not None:
             ema = update_ema(ema, params, cfg.ema, optimizer.has_updated(opt_state))
-        metrics = StepMetrics(terms.loss, terms.video, terms.action, optax.global_norm(grads))
+        metrics = StepMetrics(terms.loss, terms.video, terms.action, optax.tree.norm(grads))
         return TrainState(params, opt_state, ema), metrics
 
     return counted_jit(step, counter if counter is not None else CompileCounter(), "train_step")

@@ -76,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = TrainConfig()
     for name, kind in TRAIN_FLAGS.items():
         p.add_argument("--" + name.replace("_", "-"), type=kind, help=f"default {getattr(defaults, name)}")
-    p.add_argument("--compute-dtype", choices=COMPUTE_DTYPES, help="forward/backward dtype (weights stay f32)")
+    p.add_argument(
+        "--compute-dtype", choices=COMPUTE_DTYPES, help="forward/backward dtype (weights stay f32)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -104,7 +106,9 @@ def check_out_dir(spec: RunSpec) -> None:
     if spec.out.exists() and not spec.out.is_dir():
         raise UsageError(f"--out {spec.out} is a file")
     if spec.out.is_dir() and any(spec.out.iterdir()) and not (spec.resume or spec.overwrite):
-        raise UsageError(f"--out {spec.out} exists; pass --resume to continue it or --overwrite to replace it")
+        raise UsageError(
+            f"--out {spec.out} exists; pass --resume to continue it or --overwrite to replace it"
+        )
 
 
 def _resumed_config(spec: RunSpec) -> str | None:

@@ -29,7 +29,9 @@ class TrainConfig:
     eval_every: int = 100  # optimizer steps between validation passes (0 = only at the end)
     eval_batches: int = 4  # validation micro-batches per pass (fixed samples, fixed key)
     log_every: int = 1  # optimizer steps between metrics.csv rows
-    compute_dtype: str = "float32"  # "bfloat16": params and inputs cast for the forward; master weights float32
+    compute_dtype: str = (
+        "float32"  # "bfloat16": params and inputs cast for the forward; master weights float32
+    )
     prompt_dropout: float = 0.1  # probability of the negative prompt; used only when the config has CFG
     data_parallel: int = 0  # devices on the 'data' mesh axis (0 = all devices)
     progress: bool = True  # tqdm progress bar

@@ -61,12 +61,16 @@ def block_timestep_ids(ids: jax.Array, num_frame_per_block: int) -> jax.Array:
 
 def action_timestep_ids(ids: jax.Array, num_frame_per_block: int, num_action_per_block: int) -> jax.Array:
     """Block-tied video indices [B, F] -> per-action indices [B, num_blocks * num_action_per_block]."""
-    per_block = ids[:, 1 :: num_frame_per_block]
+    per_block = ids[:, 1::num_frame_per_block]
     return jnp.repeat(per_block, num_action_per_block, axis=1)
 
 
 def sample_flow(
-    key: jax.Array, latents_shape: tuple, actions_shape: tuple, dit: DiTConfig, num_train_timesteps: int = 1000
+    key: jax.Array,
+    latents_shape: tuple,
+    actions_shape: tuple,
+    dit: DiTConfig,
+    num_train_timesteps: int = 1000,
 ) -> FlowDraw:
     """Draw timestep indices (uniform, block-tied) and independent video / action noise from ``key``."""
     k_t, k_v, k_a = jax.random.split(key, 3)

@@ -66,7 +66,9 @@ class _Runner:
         p_drop = prompt_dropout(model_config, cfg)
         uncond = getattr(train_set, "uncond_context", None) if p_drop > 0 else None
         if p_drop > 0 and uncond is None:
-            raise ValueError("prompt dropout needs the sample set's uncond_context (negative-prompt embedding)")
+            raise ValueError(
+                "prompt dropout needs the sample set's uncond_context (negative-prompt embedding)"
+            )
         spec = LossSpec(self.graphdef, model_config.dit, cfg.compute_dtype, p_drop)
         self.optimizer = make_optimizer(cfg)
         self.schedule = lr_schedule(cfg)
@@ -98,7 +100,9 @@ class _Runner:
         for i in range(cfg.eval_batches):
             idx = np.arange(i * cfg.batch, (i + 1) * cfg.batch) % len(self.val_set)
             host = self.val_set.batch(idx)
-            terms = self.eval_step(params, shard_batch(host, self.mesh), self.image_features, eval_key(cfg.seed))
+            terms = self.eval_step(
+                params, shard_batch(host, self.mesh), self.image_features, eval_key(cfg.seed)
+            )
             losses.append([float(t) for t in terms])
             if self.eval_actions is not None:
                 pred = np.asarray(self.eval_actions(params, host), np.float32)

@@ -60,6 +60,16 @@ def resolve_config(config_name: str | None, checkpoint) -> ModelConfig:
     return recorded
 
 
+def chunk_noise(config: ModelConfig, seed: int, latent_hw: tuple[int, int]) -> tuple[jax.Array, jax.Array]:
+    """One chunk's (video [1, nfpb, h, w, C], action [1, A, action_dim]) noise; the action noise is the
+    first values of the video noise in upstream's [B, C, F, H, W] layout, as upstream draws it."""
+    dit, nfpb = config.dit, config.dit.num_frame_per_block
+    video = jax.random.normal(jax.random.key(seed), (1, dit.out_dim, nfpb, *latent_hw))  # upstream layout
+    n_action = config.action_horizon * dit.action_dim
+    action = video.reshape(-1)[:n_action].reshape(1, config.action_horizon, dit.action_dim)
+    return jnp.moveaxis(video, 1, -1), action
+
+
 def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1e3
 
@@ -148,12 +158,7 @@ class DreamZeroPolicy:
 
     def _chunk_noise(self, latent_hw: tuple[int, int]) -> tuple[jax.Array, jax.Array]:
         if self._noise is None:
-            dit, nfpb = self.config.dit, self.config.dit.num_frame_per_block
-            shape = (1, dit.out_dim, nfpb, *latent_hw)  # upstream layout [B, C, F, H, W]
-            video = jax.random.normal(jax.random.key(self.episode_seed), shape)
-            n_action = self.config.action_horizon * dit.action_dim
-            action = video.reshape(-1)[:n_action].reshape(1, self.config.action_horizon, dit.action_dim)
-            self._noise = (jnp.moveaxis(video, 1, -1), action)
+            self._noise = chunk_noise(self.config, self.episode_seed, latent_hw)
         return self._noise
 
     def _state(self, obs: dict) -> jax.Array:

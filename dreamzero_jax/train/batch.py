@@ -1,26 +1,33 @@
-"""What a training step consumes: :class:`TrainBatch`, and the :class:`SampleSet` protocol that yields it."""
+"""The contract between the sample builder and the training loop: one batch, and a set of samples."""
 
 from __future__ import annotations
 
 from typing import NamedTuple, Protocol
 
+import jax
 import numpy as np
 
 
 class TrainBatch(NamedTuple):
-    """Channels-last like the DiT. ``F = 1 + blocks * num_frame_per_block`` latent frames."""
+    """One batch (numpy or jax arrays), channels-last like the DiT.
 
-    latents: np.ndarray  # [B, F, h, w, 16] clean video latents
-    y: np.ndarray  # [B, F, h, w, 20] image conditioning (4 mask + 16 first-frame latent channels)
-    context: np.ndarray  # [B, text_len, text_dim] prompt embeddings
-    actions: np.ndarray  # [B, blocks * num_action_per_block, action_dim] clean actions in [-1, 1]
-    state: np.ndarray  # [B, blocks * num_state_per_block, max_state_dim] normalised state
+    ``F = 1 + num_blocks * num_frame_per_block`` latent frames; ``A = num_blocks * num_action_per_block``.
+    """
+
+    latents: jax.Array  # [B, F, h, w, 16] clean video latents
+    y: jax.Array  # [B, F, h, w, 20] image conditioning (4 mask + 16 first-frame latent channels)
+    context: jax.Array  # [B, text_len, text_dim] prompt embeddings (umT5 output)
+    actions: jax.Array  # [B, A, action_dim] clean actions in [-1, 1]
+    state: jax.Array  # [B, num_blocks * num_state_per_block, max_state_dim] normalised state
 
 
 class SampleSet(Protocol):
-    """Indexable training samples sharing one fixed image-feature array [1, 257, 1280]."""
+    """Indexable training samples. ``image_features`` [1, 257, 1280] is shared by every sample (the
+    DiT projects it once per batch); ``uncond_context`` [1, text_len, text_dim] is the negative-prompt
+    embedding that prompt dropout substitutes (None when the config has no classifier-free guidance)."""
 
     image_features: np.ndarray
+    uncond_context: np.ndarray | None
 
     def __len__(self) -> int: ...
 

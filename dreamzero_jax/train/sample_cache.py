@@ -25,8 +25,9 @@ from dreamzero_jax.conditioning import droid_prompt, first_frame_clip, y_from_la
 from dreamzero_jax.configs import ModelConfig
 from dreamzero_jax.data.lerobot import Columns, DatasetError, Episode, LeRobotDataset, load_dataset
 from dreamzero_jax.inference.compile_counter import CompileCounter
-from dreamzero_jax.inference.components import Components
+from dreamzero_jax.inference.components import Components, build_components
 from dreamzero_jax.inference.encoders import TextEncoder
+from dreamzero_jax.inference.policy import NEGATIVE_PROMPT
 from dreamzero_jax.normalization import MinMax, NormStats
 from dreamzero_jax.train.batch import TrainBatch
 from dreamzero_jax.train.samples import Window, check_layout, reset_calls, window_pixels
@@ -61,6 +62,7 @@ class CachedSamples:
     state: np.ndarray  # [N, blocks, max_state_dim] normalised (bf16-rounded, as the policy feeds it)
     image_features: np.ndarray  # [1, 257, 1280]
     episode: np.ndarray  # [N] dataset episode index of each window (for per-episode evaluation)
+    uncond_context: np.ndarray | None = None  # [1, text_len, text_dim] negative prompt (CFG configs only)
 
     def __len__(self) -> int:
         return len(self.latents)
@@ -76,14 +78,15 @@ class CachedSamples:
         )
 
     def save(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, **{k: getattr(self, k) for k in self.__dataclass_fields__})
+        tmp = path.with_name(path.stem + ".tmp.npz")
+        arrays = {k: getattr(self, k) for k in self.__dataclass_fields__ if getattr(self, k) is not None}
+        np.savez(tmp, **arrays)
         tmp.replace(path)  # atomic: an interrupted encode never leaves a truncated cache behind
 
     @classmethod
     def load(cls, path: Path) -> CachedSamples:
         with np.load(path) as data:
-            return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+            return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
 def _state_block(config: ModelConfig, stats: NormStats, raw: np.ndarray) -> np.ndarray:
@@ -158,6 +161,7 @@ def encode_windows(
     prompts = sorted({droid_prompt(e.task) for e in episodes})
     text = TextEncoder(components.tokenizer, components.t5, dit.text_len, dit.text_dim, CompileCounter())
     contexts = np.concatenate([np.asarray(text(p).astype(jnp.float32)) for p in prompts])
+    uncond = np.asarray(text(NEGATIVE_PROMPT).astype(jnp.float32)) if config.cfg_scale != 1.0 else None
     return CachedSamples(
         latents=latents.astype(np.float32),
         y=np.asarray(ys, np.float32),
@@ -169,6 +173,7 @@ def encode_windows(
         state=np.stack([_state_block(config, stats, p.states) for p in pixels]),
         image_features=np.asarray(components.image_features, np.float32),
         episode=np.array([episodes[w.episode].index for w in windows], np.int32),
+        uncond_context=uncond,
     )
 
 
@@ -214,6 +219,34 @@ def build_sample_set(
     return samples
 
 
-def load_training_data(data_dir: Path, columns: Columns = DEFAULT_COLUMNS) -> LeRobotDataset:
-    """The dataset (frames decoded lazily, per episode, when first encoded)."""
-    return load_dataset(data_dir, columns, load_frames=False)
+@dataclass(frozen=True)
+class PreparedSamples:
+    """Everything training needs from the data: the encoded splits, the frozen encoders that encoded them
+    (exported with the model) and the normalisation statistics."""
+
+    train: CachedSamples
+    val: CachedSamples | None
+    encoders: Components
+    stats: NormStats
+
+
+def prepare_samples(
+    config: ModelConfig,
+    data_dir: Path,
+    cache_dir: Path,
+    init: Path | None,
+    seed: int,
+    columns: Columns = DEFAULT_COLUMNS,
+) -> PreparedSamples:
+    """Load the dataset, take the frozen encoders (from ``init``, else random from ``seed``), compute the
+    statistics of the training split and encode both splits (or read them from the cache)."""
+    dataset = load_dataset(data_dir, columns, load_frames=False)
+    encoders = build_components(config, init, seed)
+    stats = dataset_stats(dataset.split("train"))
+    train = build_sample_set(config, dataset, "train", encoders, stats, cache_dir, columns)
+    val = (
+        build_sample_set(config, dataset, "val", encoders, stats, cache_dir, columns)
+        if dataset.splits.get("val")
+        else None
+    )
+    return PreparedSamples(train, val, encoders, stats)

@@ -1,0 +1,57 @@
+"""``TrainConfig``: every knob of a training run, frozen (the CLI parses into it once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COMPUTE_DTYPES = ("float32", "bfloat16")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A training run. ``steps`` counts optimizer updates; each consumes ``grad_accum`` micro-batches
+    of ``batch`` samples (effective batch ``batch * grad_accum``)."""
+
+    steps: int = 1000
+    batch: int = 8  # micro-batch size (split over the 'data' mesh axis)
+    grad_accum: int = 1  # micro-batches per optimizer update (optax.MultiSteps)
+    lr: float = 1e-4  # peak learning rate
+    warmup: int = 100  # linear warm-up steps from 0 to lr, then cosine decay to lr * final_lr_ratio
+    final_lr_ratio: float = 0.1
+    weight_decay: float = 1e-2  # AdamW, on arrays of ndim >= 2 only (not biases or norm scales)
+    b1: float = 0.9
+    b2: float = 0.999
+    clip: float = 1.0  # global-norm gradient clipping (0 = off)
+    ema: float = 0.0  # EMA decay of the parameters (0 = no EMA); with EMA the EMA weights are exported
+    seed: int = 0  # data order, noise, timesteps, prompt dropout
+    checkpoint_every: int = 100  # optimizer steps between orbax checkpoints (the last step is always saved)
+    keep_checkpoints: int = 2
+    eval_every: int = 100  # optimizer steps between validation passes (0 = only at the end)
+    eval_batches: int = 4  # validation micro-batches per pass (fixed samples, fixed key)
+    log_every: int = 1  # optimizer steps between metrics.csv rows
+    compute_dtype: str = (
+        "float32"  # "bfloat16": params and inputs cast for the forward; master weights float32
+    )
+    prompt_dropout: float = 0.1  # probability of the negative prompt; used only when the config has CFG
+    data_parallel: int = 0  # devices on the 'data' mesh axis (0 = all devices)
+    progress: bool = True  # tqdm progress bar
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch < 1 or self.grad_accum < 1:
+            raise ValueError("steps, batch and grad_accum must be >= 1")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not 0 <= self.warmup <= self.steps:
+            raise ValueError(f"warmup must be in [0, steps={self.steps}], got {self.warmup}")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"ema must be in [0, 1), got {self.ema}")
+        if not 0.0 <= self.prompt_dropout <= 1.0:
+            raise ValueError(f"prompt_dropout must be in [0, 1], got {self.prompt_dropout}")
+        if self.compute_dtype not in COMPUTE_DTYPES:
+            raise ValueError(f"compute_dtype must be one of {COMPUTE_DTYPES}, got {self.compute_dtype!r}")
+        if self.checkpoint_every < 1:
+            raise ValueError("checkpoint_every must be >= 1")
+
+    @property
+    def samples_per_step(self) -> int:
+        return self.batch * self.grad_accum

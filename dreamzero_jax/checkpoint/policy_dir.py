@@ -22,7 +22,7 @@ from flax import nnx
 from dreamzero_jax.checkpoint.orbax_io import save_state
 from dreamzero_jax.configs import ModelConfig
 from dreamzero_jax.configs.dit import CLIP_DIM, CLIP_TOKENS
-from dreamzero_jax.normalization import NormStats
+from dreamzero_jax.normalization import STATS_FILE, NormStats
 
 CONFIG_FILE = "model_config.json"
 IMAGE_FEATURES_FILE = "image_features.npy"
@@ -65,7 +65,7 @@ def export_policy(
     out.mkdir(parents=True, exist_ok=True)
     for name, state in states.items():
         save_state(out / name, state, dtype=dtype)
-    stats.save(out)
+    stats.save(out / STATS_FILE)
     if image_features is not None:
         np.save(out / IMAGE_FEATURES_FILE, image_features)
     (out / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=1) + "\n")

@@ -30,6 +30,9 @@ class EpisodeResult:
     variations: dict[str, Any] = field(default_factory=dict)  # info["variations"] at reset
     frames: list[np.ndarray] | None = None  # tiled camera views per step (record_video only)
     dataset: EpisodeRecording | None = None  # what `--dataset` records of this episode
+    # The arm's (low, high) joint limits from the env's spec_info, recorded in run.json per embodiment so
+    # that trajectory analysis never needs the simulator; None when the env was never built.
+    joint_limits: tuple[list[float], list[float]] | None = None
 
     @property
     def failed(self) -> bool:
@@ -130,6 +133,15 @@ def _build(spec: EpisodeSpec, factory: Any, cache: EnvCache, video_cams: tuple[s
             f"policy acts in {wanted_space!r} but case {spec.case_id!r} uses {spec.action_space!r}"
         )
     return env, policy, cams
+
+
+def env_joint_limits(env: Any) -> tuple[list[float], list[float]] | None:
+    """The env's `spec_info["joint_limits"]` as plain float lists (None when the env does not say)."""
+    limits = getattr(env.unwrapped, "spec_info", {}).get("joint_limits")
+    if limits is None:
+        return None
+    low, high = limits
+    return np.asarray(low, np.float64).tolist(), np.asarray(high, np.float64).tolist()
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -235,12 +247,14 @@ def run_episode(
     reason, error, error_type = "horizon", "", ""
     cams: tuple[str, ...] = video_cams
     control_freq = spec.control_freq
+    limits = None
     try:
         render_cams = _union(video_cams, dataset.cameras) if dataset is not None else video_cams
         env, policy, cams = _build(spec, policy_factory, cache, render_cams)
         if trace.frames is None and spec.cameras and set(spec.cameras) <= set(cams):
             trace.frames = []  # the env renders the video's views for the policy anyway: keep them (no re-run)
         control_freq = int(getattr(env.unwrapped, "spec_info", {}).get("control_freq", control_freq))
+        limits = env_joint_limits(env)
         reason = _rollout(spec, env, policy, trace)
     except Exception as exc:  # recorded on the episode; the run goes on
         reason, error, error_type = "error", (str(exc) or repr(exc)).strip(), type(exc).__name__
@@ -266,4 +280,4 @@ def run_episode(
         control_freq=control_freq,
     )
     recording = trace.dataset.recording() if trace.dataset is not None else None
-    return EpisodeResult(spec, row, trace.steps, trace.variations, trace.frames, recording)
+    return EpisodeResult(spec, row, trace.steps, trace.variations, trace.frames, recording, limits)

@@ -130,6 +130,7 @@ def _loop(
         executor = LocalExecutor(run.plan.executor.workers)
         for result in executor.run(todo, config, factory=factory):
             run.recorder.append(result, run.policy_name)
+            _note_joint_limits(run.info, result)
             if run.dataset is not None:
                 run.dataset.add(result)
             progress.update(result.row)
@@ -138,6 +139,15 @@ def _loop(
     except WorkerStartError as e:
         return "failed", str(e)
     return "completed", ""
+
+
+def _note_joint_limits(info: dict[str, Any], result: Any) -> None:
+    """run.json["joint_limits"][embodiment] = {"low": [...], "high": [...]}, from the first episode that
+    built the embodiment's env (trajectory analysis reads it instead of importing the simulator)."""
+    if result.joint_limits is None:
+        return
+    low, high = result.joint_limits
+    info.setdefault("joint_limits", {}).setdefault(result.spec.embodiment, {"low": low, "high": high})
 
 
 @contextmanager

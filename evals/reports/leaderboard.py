@@ -1,6 +1,7 @@
 """Leaderboard: success rate per (policy, checkpoint) and embodiment (or task) over one or more runs.
 
-    python -m evals.leaderboard results/droid/* --by embodiment --markdown board.md --csv board.csv
+    python -m evals.leaderboard results/droid/* --by embodiment --markdown board.md --csv board.csv \
+        --png board.png
 
 One row per (policy name, checkpoint) from run.json's policy description; runs of the same policy and
 checkpoint are pooled. Each cell is the success rate with its 95% Wilson interval and n; errored episodes are
@@ -152,6 +153,28 @@ def to_csv_frame(boards: list) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def chart_panels(board: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per group column of a board (embodiment or task): label (policy @ checkpoint), rate, CI, n."""
+    labels = [p if c == "-" else f"{p} @ {c}" for p, c in zip(board["policy"], board["checkpoint"], strict=True)]
+    panels = {}
+    for col in group_columns(board):
+        stats = {s: board[f"{col}.{s}"].to_numpy() for s in ("rate", "ci95_low", "ci95_high", "n")}
+        panels[col] = pd.DataFrame({"label": labels, **stats}).fillna({"n": 0})
+    return panels
+
+
+def write_chart(boards: list, path: str | Path) -> None:
+    """One PNG: per board a row of panels (overall, then one per embodiment or task)."""
+    from evals.reports.plots import save_png, success_panels
+
+    if len(boards) == 1:
+        key, board = boards[0]
+        save_png(success_panels(chart_panels(board), f"Leaderboard: {_title(key)}"), path)
+        return
+    panels = {f"{i + 1}: {col}": frame for i, (_, b) in enumerate(boards) for col, frame in chart_panels(b).items()}
+    save_png(success_panels(panels, f"Leaderboards ({len(boards)} suites; not comparable across)"), path)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m evals.leaderboard", description=__doc__.split("\n\n")[0])
     p.add_argument(
@@ -162,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--csv", metavar="OUT.csv", help="also write it as CSV (one row per policy, `<col>.<stat>`)"
     )
+    p.add_argument("--png", metavar="OUT.png", help="also write a chart: a panel per embodiment (or task)")
     return p
 
 
@@ -178,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.markdown).write_text(format_markdown(boards))
     if args.csv:
         to_csv_frame(boards).to_csv(args.csv, index=False, float_format="%.6g")
+    if args.png:
+        write_chart(boards, args.png)
     return EXIT_OK
 
 

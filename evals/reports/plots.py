@@ -102,9 +102,10 @@ def success_panels(panels: dict[str, pd.DataFrame], title: str) -> Figure:
         ax.set_title(f"{name}", fontsize=10)
         ax.set_xlabel("success rate (95% Wilson)")
         for yi, (r, k) in enumerate(zip(rate, frame["n"], strict=True)):
-            ax.text(0.01, yi, "n=0" if not k else f"{r:.2f} n={int(k)}", va="center", fontsize=7, color="w")
+            label = "n=0" if not k else f"{r:.2f} n={int(k)}"
+            ax.text(0.98, yi, label, va="center", ha="right", fontsize=7, bbox={"fc": "w", "ec": "none", "pad": 1})
     axes[0, 0].invert_yaxis()
-    fig.suptitle(title, fontsize=11)
+    fig.suptitle(title, fontsize=11, y=1.0 + 0.25 / height)
     return fig
 
 

@@ -93,3 +93,17 @@ def test_leaderboard_of_real_runner_directories(runner_dirs, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("== board 1: suite fake (version 3)")
     assert lines[2].startswith("expert") and lines[3].startswith("random")  # sorted by success
+
+
+def test_chart_has_a_panel_per_embodiment_with_wilson_whiskers(runs, tmp_path):
+    png = tmp_path / "board.png"
+    assert leaderboard.main([*map(str, runs), "--png", str(png)]) == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    board = leaderboard.build_leaderboards([leaderboard.load_run(p) for p in runs], "embodiment")[0][1]
+    panels = leaderboard.chart_panels(board)
+    assert list(panels) == ["overall", "panda", "kinova3"]
+    kinova = panels["kinova3"].set_index("label")
+    assert kinova.loc["dreamzero @ ckpt/a", "rate"] == pytest.approx(1.0)
+    assert kinova.loc["random", "n"] == 2
+    lo, hi = wilson_interval(1, 2)
+    assert (kinova.loc["random", "ci95_low"], kinova.loc["random", "ci95_high"]) == pytest.approx((lo, hi))

@@ -1,10 +1,13 @@
-"""A single self-contained static HTML report of one run (inline CSS and hand-written SVG, no scripts).
+"""A single static HTML report of one run: inline CSS, SVG bars and embedded PNG plots, no scripts; the
+rollout videos are linked from the run directory.
 
     python -m evals.html_report results/smoke/20260101T120000Z_expert        # -> <run>/report.html
 
 Sections: run metadata; success tables (overall, per task, embodiment, case) with 95% Wilson intervals and
 bar charts; policy latency percentiles; success per variation (each `var.*` column, numeric ones binned
-into quartiles); failed and errored episodes with their error messages and links to their videos.
+into quartiles); failed and errored episodes with their error messages and links to their videos; the
+trajectory analysis (`evals.analyze`'s per-case table and plots, embedded as PNGs); per-case grids of the
+rollout videos (failures first), playable in the page.
 
 Exit codes: 0 ok, 2 usage error (unreadable run directory, unwritable output).
 """
@@ -20,6 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from evals.reports.html_media import CSS as MEDIA_CSS
+from evals.reports.html_media import analysis_section, video_section
 from evals.reports.run_dir import RunData, RunDirError, load_run
 from evals.runner.columns import VARIATION_PREFIX
 from evals.runner.stats import percentiles, summarize, wilson_interval
@@ -258,10 +263,12 @@ def render_report(run: RunData, steps: pd.DataFrame | None, report_dir: Path) ->
         latency_section(run.episodes, steps),
         variation_section(run.episodes),
         failures_section(run.episodes, run.path, report_dir),
+        analysis_section(run.path),
+        video_section(run.episodes, run.path, report_dir),
     ]
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
-        f"<style>{CSS}</style></head><body><h1>{esc(title)}</h1>"
+        f"<style>{CSS}{MEDIA_CSS}</style></head><body><h1>{esc(title)}</h1>"
         "<p>Success rates with 95% Wilson intervals; errored episodes count in n here (as in summary.csv).</p>"
         + "".join(sections)
         + "</body></html>\n"

@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="See docs/analysis.md for the definitions of the metrics.",
     )
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories of one suite")
-    p.add_argument("--out", metavar="DIR", help="output folder (default RUN_DIR/analysis; required for 2+ runs)")
+    p.add_argument(
+        "--out", metavar="DIR", help="output folder (default RUN_DIR/analysis; required for 2+ runs)"
+    )
     return p
 
 

@@ -204,7 +204,9 @@ def analyze_runs(run_dirs: list[str | Path]) -> Analysis:
     episodes["success_rate"] = episodes["success"].astype(float)
     keyed = []
     for rs in runs:
-        keys = rs.run.episodes[["case_id", "seed", "policy", "task", "embodiment"]].assign(run=rs.run.path.name)
+        keys = rs.run.episodes[["case_id", "seed", "policy", "task", "embodiment"]].assign(
+            run=rs.run.path.name
+        )
         keyed.append(rs.steps.merge(keys, on=["case_id", "seed"], how="inner"))
     steps = pd.concat(keyed, ignore_index=True)
     table = pd.concat([episodes, aggregate(episodes, steps)], ignore_index=True)

@@ -108,7 +108,9 @@ def figures(analysis: Analysis) -> list[tuple[str, object]]:
     lat = {p: g["policy_latency_ms"].dropna().to_numpy(np.float64) for p, g in called.groupby("policy")}
     out: list[tuple[str, object]] = [("latency_hist.png", latency_histogram(lat))]
     for i, ep in enumerate(chosen_episodes(analysis)):
-        mask = (steps["run"] == ep["run"]) & (steps["case_id"] == ep["case_id"]) & (steps["seed"] == ep["seed"])
+        mask = (
+            (steps["run"] == ep["run"]) & (steps["case_id"] == ep["case_id"]) & (steps["seed"] == ep["seed"])
+        )
         ep_steps = steps[mask].sort_values("step")
         n_joints = len(ep_steps["joint_position"].iloc[0])
         outcome = "success" if ep["success"] else "failure"

@@ -66,11 +66,15 @@ def _outcome(row: pd.Series) -> tuple[str, str]:
 
 def video_section(episodes: pd.DataFrame, run_dir: Path, report_dir: Path) -> str:
     """Per case, a grid of the episodes' MP4s (failures first, then by seed) with outcome and instruction."""
-    with_video = episodes[episodes["video"].fillna("").astype(str) != ""] if "video" in episodes else episodes[:0]
+    with_video = (
+        episodes[episodes["video"].fillna("").astype(str) != ""] if "video" in episodes else episodes[:0]
+    )
     out = [f"<h2>Rollout videos ({len(with_video)} of {len(episodes)} episodes have one)</h2>"]
     if not len(with_video):
         return out[0] + "<p>No videos in this run (see <code>--video</code> of evals.run).</p>"
-    ordered = with_video.assign(_ok=with_video["success"].astype(bool)).sort_values(["_ok", "seed"], kind="stable")
+    ordered = with_video.assign(_ok=with_video["success"].astype(bool)).sort_values(
+        ["_ok", "seed"], kind="stable"
+    )
     for case, group in ordered.groupby("case_id", sort=False):
         figs = []
         for _, r in group.iterrows():
@@ -81,5 +85,5 @@ def video_section(episodes: pd.DataFrame, run_dir: Path, report_dir: Path) -> st
                 f'<figcaption>seed {_esc(r["seed"])}: <span class="{cls}">{_esc(outcome)}</span><br>'
                 f"{_esc(r.get('instruction', ''))}</figcaption></figure>"
             )
-        out.append(f"<h3>{_esc(case)}</h3><div class=\"grid\">{''.join(figs)}</div>")
+        out.append(f'<h3>{_esc(case)}</h3><div class="grid">{"".join(figs)}</div>')
     return "".join(out)

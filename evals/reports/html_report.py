@@ -275,7 +275,7 @@ def render_report(run: RunData, steps: pd.DataFrame | None, report_dir: Path) ->
     )
 
 
-def _read_steps(run_dir: Path) -> pd.DataFrame | None:
+def read_steps(run_dir: Path) -> pd.DataFrame | None:
     path = run_dir / "steps.parquet"
     cols = ["case_id", "seed", "policy_called", "policy_latency_ms"]
     return pd.read_parquet(path, columns=cols) if path.is_file() else None
@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.output) if args.output else Path(args.run_dir) / "report.html"
     try:
         run = load_run(args.run_dir)
-        steps = _read_steps(run.path)
+        steps = read_steps(run.path)
         text = render_report(run, steps, out.resolve().parent)
         out.write_text(text, encoding="utf-8")
     except (RunDirError, OSError) as e:

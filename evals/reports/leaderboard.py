@@ -155,7 +155,9 @@ def to_csv_frame(boards: list) -> pd.DataFrame:
 
 def chart_panels(board: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Per group column of a board (embodiment or task): label (policy @ checkpoint), rate, CI, n."""
-    labels = [p if c == "-" else f"{p} @ {c}" for p, c in zip(board["policy"], board["checkpoint"], strict=True)]
+    labels = [
+        p if c == "-" else f"{p} @ {c}" for p, c in zip(board["policy"], board["checkpoint"], strict=True)
+    ]
     panels = {}
     for col in group_columns(board):
         stats = {s: board[f"{col}.{s}"].to_numpy() for s in ("rate", "ci95_low", "ci95_high", "n")}
@@ -171,7 +173,9 @@ def write_chart(boards: list, path: str | Path) -> None:
         key, board = boards[0]
         save_png(success_panels(chart_panels(board), f"Leaderboard: {_title(key)}"), path)
         return
-    panels = {f"{i + 1}: {col}": frame for i, (_, b) in enumerate(boards) for col, frame in chart_panels(b).items()}
+    panels = {
+        f"{i + 1}: {col}": frame for i, (_, b) in enumerate(boards) for col, frame in chart_panels(b).items()
+    }
     save_png(success_panels(panels, f"Leaderboards ({len(boards)} suites; not comparable across)"), path)
 
 

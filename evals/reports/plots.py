@@ -13,10 +13,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # before pyplot: never open a window (CI, cron, ssh)
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
 DPI = 90
 
@@ -95,7 +95,9 @@ def success_panels(panels: dict[str, pd.DataFrame], title: str) -> Figure:
     for ax, (name, frame) in zip(axes[0], panels.items(), strict=False):
         y = np.arange(len(frame))
         rate = frame["rate"].to_numpy(np.float64)
-        err = np.vstack([rate - frame["ci95_low"], frame["ci95_high"] - rate])
+        err = np.clip(
+            np.nan_to_num(np.vstack([rate - frame["ci95_low"], frame["ci95_high"] - rate])), 0, None
+        )
         ax.barh(y, np.nan_to_num(rate), color="#4a7fc1", xerr=np.nan_to_num(err), capsize=3)
         ax.set_yticks(y, frame["label"].tolist())
         ax.set_xlim(0, 1)
@@ -103,7 +105,9 @@ def success_panels(panels: dict[str, pd.DataFrame], title: str) -> Figure:
         ax.set_xlabel("success rate (95% Wilson)")
         for yi, (r, k) in enumerate(zip(rate, frame["n"], strict=True)):
             label = "n=0" if not k else f"{r:.2f} n={int(k)}"
-            ax.text(0.98, yi, label, va="center", ha="right", fontsize=7, bbox={"fc": "w", "ec": "none", "pad": 1})
+            ax.text(
+                0.98, yi, label, va="center", ha="right", fontsize=7, bbox={"fc": "w", "ec": "none", "pad": 1}
+            )
     axes[0, 0].invert_yaxis()
     fig.suptitle(title, fontsize=11, y=1.0 + 0.25 / height)
     return fig
@@ -114,18 +118,19 @@ def trend(history: pd.DataFrame) -> Figure:
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5), sharex=True)
     x = np.arange(len(history))
     rate = history["rate"].to_numpy(np.float64)
-    err = np.vstack([rate - history["ci95_low"], history["ci95_high"] - rate])
+    lo, hi = (history[c].to_numpy(np.float64) for c in ("ci95_low", "ci95_high"))
+    err = np.clip(np.nan_to_num(np.vstack([rate - lo, hi - rate])), 0, None)
     colors = ["#c0392b" if v in ("REGRESSION", "errors") else "#4a7fc1" for v in history["verdict"]]
-    top.errorbar(x, rate, yerr=np.nan_to_num(err), fmt="none", ecolor="grey", capsize=3)
+    top.errorbar(x, rate, yerr=err, fmt="none", ecolor="grey", capsize=3)
     top.scatter(x, rate, c=colors, zorder=3)
-    top.plot(x, history["baseline_rate"], color="k", ls=":", lw=1, label="baseline")
+    top.plot(x, history["baseline_rate"].to_numpy(np.float64), color="k", ls=":", lw=1, label="baseline")
     top.set_ylim(-0.02, 1.02)
     top.set_ylabel("success rate")
     top.legend(fontsize=8)
-    bottom.plot(x, history["latency_p50_ms"], marker="o", label="p50")
-    bottom.plot(x, history["latency_p95_ms"], marker="o", label="p95")
+    for q in ("p50", "p95"):
+        bottom.plot(x, history[f"latency_{q}_ms"].to_numpy(np.float64), marker="o", label=q)
     bottom.set_ylabel("policy latency (ms)")
     bottom.legend(fontsize=8)
-    bottom.set_xticks(x, [str(d)[:10] for d in history["date"]], rotation=45, ha="right", fontsize=7)
+    bottom.set_xticks(x, [str(d)[:16] for d in history["date"]], rotation=45, ha="right", fontsize=7)
     top.set_title("Nightly evaluation (red: regression or errored run)", fontsize=10)
     return fig

@@ -76,7 +76,10 @@ def test_report_is_valid_self_contained_html(run_dir, capsys):
     assert text.startswith("<!DOCTYPE html>")
     assert "script" not in page.tags and "link" not in page.tags and "img" not in page.tags
     assert page.tags.count("svg") >= 4  # task, embodiment, case charts need >1 group; variations always
-    assert page.hrefs == ["videos/lift__seed0.mp4"]  # relative link, nothing external
+    # relative links, nothing external: the failures table's link and the video grid's <video src>
+    assert page.hrefs == ["videos/lift__seed0.mp4"] * 2
+    assert page.tags.count("video") == 1  # only episodes with a video get a grid cell
+    assert "Trajectory analysis" in page.text  # no steps.parquet here: the section says why
     body = " ".join(page.text)
     assert "RuntimeError: bad <thing> & co" in body  # escaped in the file, intact when parsed
     assert "bad <thing>" not in text
@@ -101,7 +104,7 @@ def test_video_links_are_relative_to_the_output(run_dir, tmp_path):
     out = tmp_path / "site" / "r.html"
     out.parent.mkdir()
     assert html_report.main([str(run_dir), "--output", str(out)]) == 0
-    assert parse(out.read_text()).hrefs == ["../run/videos/lift__seed0.mp4"]
+    assert parse(out.read_text()).hrefs == ["../run/videos/lift__seed0.mp4"] * 2  # failures table + grid
 
 
 def test_variation_bins_in_value_order(run_dir):
@@ -155,5 +158,7 @@ def test_report_of_a_real_runner_directory(runner_dirs):
     run = runner_dirs["random"]
     assert html_report.main([str(run)]) == 0
     page = parse((run / "report.html").read_text())
-    assert page.hrefs and all((run / href).is_file() for href in page.hrefs)  # links resolve to the MP4s
-    assert "crash__seed0.mp4" in " ".join(page.hrefs)
+    links = [h for h in page.hrefs if not h.startswith("data:image/png;base64,")]  # embedded analysis plots
+    assert len(links) < len(page.hrefs)  # the latency histogram and action traces are embedded
+    assert links and all((run / href).is_file() for href in links)  # links resolve to the MP4s
+    assert "crash__seed0.mp4" in " ".join(links)

@@ -2,15 +2,16 @@
 # The recipe of the shipped small DreamZero (`./dev train-small`): record noisy expert demonstrations of
 # Lift as a LeRobot dataset, train the `small` config on them, evaluate the result with the real policy on
 # 20 seeds it never trained on, and copy the exported weights into the package (the `dreamzero` default).
-#   WORK=dir (default work/train_small)   EPISODES=N demonstrations (default 120)   STEPS=N (default 2500)
+#   WORK=dir (default work/train_small)   EPISODES=N demonstrations (default 200)   STEPS=N (default 3000)
 #   SHIP=0 skips copying the weights into dreamzero_jax/assets/dreamzero_small
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 WORK=${WORK:-work/train_small}
-EPISODES=${EPISODES:-120}
-STEPS=${STEPS:-2500}
+EPISODES=${EPISODES:-200}
+STEPS=${STEPS:-3000}
 BATCH=${BATCH:-16}
+rm -rf "$WORK"/{data,demos_run,ckpt,eval_run}  # the recipe owns WORK: every run starts from scratch
 mkdir -p "$WORK"
 t0=$(date +%s)
 stamp() { echo "[train-small] $(( $(date +%s) - t0 )) s: $*" >&2; }
@@ -22,7 +23,7 @@ stamp "1/4 recording $EPISODES noisy expert demonstrations of Lift (seeds 1000+)
 
 stamp "2/4 training the small config ($STEPS steps, batch $BATCH)"
 "$PY" -m dreamzero_jax.train --config small --data "$WORK/data" --out "$WORK/ckpt" --steps "$STEPS" \
-  --batch "$BATCH" --overwrite
+  --batch "$BATCH" --lr 3e-4 --warmup 200 --ema 0.995 --eval-every 500 --checkpoint-every 500 --overwrite
 
 stamp "3/4 evaluating on 20 unseen seeds (KV-cached chunk inference, DiT step cache on)"
 "$PY" -m evals.run --suite test_cases/lift_eval.json --policy dreamzero --checkpoint "$WORK/ckpt" \

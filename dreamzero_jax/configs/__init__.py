@@ -48,6 +48,9 @@ class ModelConfig:
         "static"  # key of dreamzero_jax.inference.step_skipping.SCHEDULES: off | static | dynamic
     )
     num_dit_steps: int = 8  # DiT passes per chunk for the static mask (upstream NUM_DIT_STEPS)
+    # The first N action dims are predicted relative to the same state dims at the policy call (upstream's
+    # "relative" DROID action mode); 0 = absolute targets (DreamZero-DROID's default)
+    relative_action_dims: int = 0
 
     def component(self, name: str):
         """The config of component ``name`` (None if the config has no such component)."""

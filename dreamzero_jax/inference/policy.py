@@ -138,9 +138,11 @@ class DreamZeroPolicy:
             config, dit=dit, **{k: v for k, v in overrides.items() if k in model_fields}
         )
         stats = NormStats.load(checkpoint) if checkpoint is not None else default_stats()
-        return cls(
+        policy = cls(
             config, build_components(config, checkpoint, seed), stats, seed=seed, cache_policy=cache_policy
         )
+        policy.metadata["config"]["checkpoint"] = None if checkpoint is None else str(checkpoint)
+        return policy
 
     # ---- episode state ---------------------------------------------------------------------------
 
@@ -161,8 +163,12 @@ class DreamZeroPolicy:
             self._noise = chunk_noise(self.config, self.episode_seed, latent_hw)
         return self._noise
 
+    @staticmethod
+    def _raw_state(obs: dict) -> np.ndarray:
+        return np.concatenate([np.ravel(obs["joint_position"])[:7], np.ravel(obs["gripper_position"])[:1]])
+
     def _state(self, obs: dict) -> jax.Array:
-        raw = np.concatenate([np.ravel(obs["joint_position"])[:7], np.ravel(obs["gripper_position"])[:1]])
+        raw = self._raw_state(obs)
         state = np.zeros((1, 1, self.config.dit.max_state_dim), np.float32)
         state[0, 0, :ACTION_DIM] = self.stats.state.normalize(raw)
         # upstream casts the state to bfloat16 before the model
@@ -224,6 +230,8 @@ class DreamZeroPolicy:
         self.chunks += 1
 
         actions = self.stats.action.denormalize(actions)
+        rel = cfg.relative_action_dims  # offsets from the state at this call (upstream's relative mode)
+        actions[:, :rel] += self._raw_state(obs)[:rel]
         timing["total"] = _ms(t_total)
         timing["scheduler"] = timing["total"] - sum(
             v for k, v in timing.items() if k in ("text", "image", "vae", "kv_fill", "denoise")

@@ -1,16 +1,18 @@
 """Run the frozen encoders over a dataset once and keep the results on disk, so a training step runs the
 DiT only.
 
-:func:`build_sample_set` reads a LeRobot dataset, lays every episode out as the policy sees it
-(:mod:`.samples`), encodes the pixels with the VAE (batched, fixed shapes: one compile), each distinct
-instruction with umT5 (as the policy's prompt cache does), normalises states and actions with
-statistics of the training split, and caches everything in ``<cache_dir>/<split>-<key>.npz``. The key
-hashes the dataset's metadata, the model config and the encoders' weights, so a change to any of them
-re-encodes instead of reusing stale latents.
+:func:`build_sample_set` reads a LeRobot dataset, cuts every episode into the windows the policy sees
+(:mod:`.samples`), encodes their pixels with the VAE (batched, fixed shapes: one compile) and each distinct
+instruction with umT5 (as the policy's prompt cache does), and caches these encoder outputs in
+``<cache_dir>/<split>-<key>.npz``. The key hashes the dataset's metadata, the model config (less the
+label settings) and the encoders' weights, so a change to any of them re-encodes instead of reusing stale
+latents. Labels (action chunks, states) are cheap and are recomputed from the dataset at every load,
+normalised with the statistics of the training split.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -30,52 +32,56 @@ from dreamzero_jax.inference.encoders import TextEncoder
 from dreamzero_jax.inference.policy import NEGATIVE_PROMPT
 from dreamzero_jax.normalization import MinMax, NormStats
 from dreamzero_jax.train.batch import TrainBatch
-from dreamzero_jax.train.samples import Window, check_layout, reset_calls, window_pixels
+from dreamzero_jax.train.samples import (
+    Window,
+    check_layout,
+    label_rows,
+    reset_calls,
+    window_labels,
+    window_pixels,
+)
 from dreamzero_jax.views import to_signed_unit
 
 DEFAULT_COLUMNS = Columns()
 ENCODE_BATCH = 8  # VAE clips per call; the last batch is padded, so the VAE compiles once per clip shape
+STATE_DIMS = 8  # DROID: 7 joint positions + gripper
 
 
-def dataset_stats(episodes: tuple[Episode, ...], state_dim: int = 8) -> NormStats:
-    """Min/max of the first ``state_dim`` state and action dimensions over ``episodes``.
+def dataset_stats(config: ModelConfig, episodes: tuple[Episode, ...]) -> NormStats:
+    """Min/max of the states and of the action labels as the model predicts them (relative where the config
+    says) over ``episodes``.
 
     One embodiment per model: the statistics are the robot's, and the policy cannot tell robots apart.
     """
     robots = sorted({e.embodiment for e in episodes})
     if len(robots) > 1:
         raise DatasetError(f"episodes of several embodiments {robots}: train one model per embodiment")
-    state = np.concatenate([e.state[:, :state_dim] for e in episodes]).astype(np.float64)
-    action = np.concatenate([e.action[:, :state_dim] for e in episodes]).astype(np.float64)
+    state = np.concatenate([e.state[:, :STATE_DIMS] for e in episodes]).astype(np.float64)
+    action = np.concatenate([label_rows(config, e.state, e.action)[:, :STATE_DIMS] for e in episodes])
+    action = action.astype(np.float64)
     return NormStats(MinMax(state.min(0), state.max(0)), MinMax(action.min(0), action.max(0)))
 
 
+def windows_of(config: ModelConfig, episodes: tuple[Episode, ...]) -> list[Window]:
+    """Every training window of ``episodes``, in a fixed order (episode, then reset call)."""
+    return [
+        Window(i, c)
+        for i, ep in enumerate(episodes)
+        for c in reset_calls(len(ep), config.action_horizon, config.dit.max_chunk_size)
+    ]
+
+
 @dataclass
-class CachedSamples:
-    """A :class:`~dreamzero_jax.train.batch.SampleSet` over encoded windows held in memory."""
+class EncodedWindows:
+    """The encoder outputs of a split's windows (what the on-disk cache holds)."""
 
     latents: np.ndarray  # [N, F, h, w, 16]
     y: np.ndarray  # [N, F, h, w, 20]
     task_index: np.ndarray  # [N] into contexts
     contexts: np.ndarray  # [K, text_len, text_dim]
-    actions: np.ndarray  # [N, blocks * apb, action_dim] normalised
-    state: np.ndarray  # [N, blocks, max_state_dim] normalised (bf16-rounded, as the policy feeds it)
     image_features: np.ndarray  # [1, 257, 1280]
-    episode: np.ndarray  # [N] dataset episode index of each window (for per-episode evaluation)
+    episode: np.ndarray  # [N] dataset episode index of each window
     uncond_context: np.ndarray | None = None  # [1, text_len, text_dim] negative prompt (CFG configs only)
-
-    def __len__(self) -> int:
-        return len(self.latents)
-
-    def batch(self, indices: np.ndarray) -> TrainBatch:
-        idx = np.asarray(indices)
-        return TrainBatch(
-            self.latents[idx],
-            self.y[idx],
-            self.contexts[self.task_index[idx]],
-            self.actions[idx],
-            self.state[idx],
-        )
 
     def save(self, path: Path) -> None:
         tmp = path.with_name(path.stem + ".tmp.npz")
@@ -84,9 +90,39 @@ class CachedSamples:
         tmp.replace(path)  # atomic: an interrupted encode never leaves a truncated cache behind
 
     @classmethod
-    def load(cls, path: Path) -> CachedSamples:
+    def load(cls, path: Path) -> EncodedWindows:
         with np.load(path) as data:
             return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass
+class CachedSamples:
+    """A :class:`~dreamzero_jax.train.batch.SampleSet`: encoded windows and their normalised labels."""
+
+    encoded: EncodedWindows
+    actions: np.ndarray  # [N, blocks * apb, action_dim] normalised
+    state: np.ndarray  # [N, blocks, max_state_dim] normalised (bf16-rounded, as the policy feeds it)
+
+    @property
+    def image_features(self) -> np.ndarray:
+        return self.encoded.image_features
+
+    @property
+    def uncond_context(self) -> np.ndarray | None:
+        return self.encoded.uncond_context
+
+    def __len__(self) -> int:
+        return len(self.encoded.latents)
+
+    def batch(self, indices: np.ndarray) -> TrainBatch:
+        idx, enc = np.asarray(indices), self.encoded
+        return TrainBatch(
+            enc.latents[idx],
+            enc.y[idx],
+            enc.contexts[enc.task_index[idx]],
+            self.actions[idx],
+            self.state[idx],
+        )
 
 
 def _state_block(config: ModelConfig, stats: NormStats, raw: np.ndarray) -> np.ndarray:
@@ -100,6 +136,18 @@ def _action_block(config: ModelConfig, stats: NormStats, raw: np.ndarray) -> np.
     out = np.zeros((*raw.shape[:-1], config.dit.action_dim), np.float32)
     out[..., : raw.shape[-1]] = stats.action.normalize(raw)
     return out
+
+
+def label_windows(
+    config: ModelConfig, episodes: tuple[Episode, ...], windows: list[Window], stats: NormStats
+) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised (actions, states) of every window."""
+    labels = [
+        window_labels(config, episodes[w.episode].state, episodes[w.episode].action, w.call) for w in windows
+    ]
+    actions = np.stack([_action_block(config, stats, lab.actions[:, :STATE_DIMS]) for lab in labels])
+    states = np.stack([_state_block(config, stats, lab.states[:, :STATE_DIMS]) for lab in labels])
+    return actions, states
 
 
 def _encode_clips(encode, clips: np.ndarray) -> np.ndarray:
@@ -122,55 +170,40 @@ def encode_windows(
     config: ModelConfig,
     components: Components,
     episodes: tuple[Episode, ...],
+    windows: list[Window],
     cameras: tuple[str, ...],
-    stats: NormStats,
-) -> CachedSamples:
-    """Encode every window of ``episodes`` (see :mod:`.samples`)."""
+) -> EncodedWindows:
+    """Run the frozen encoders over ``windows`` of ``episodes`` (see :mod:`.samples`)."""
     check_layout(config)
     dit = config.dit
     graphdef, vae_state = nnx.split(components.vae)
     encode = jax.jit(lambda st, video: nnx.merge(graphdef, st).encode(video))
-    windows = [
-        Window(i, c)
-        for i, ep in enumerate(episodes)
-        for c in reset_calls(len(ep), config.action_horizon, dit.max_chunk_size)
-    ]
+    vae = lambda video: encode(vae_state, video)  # noqa: E731
     pixels = [
-        window_pixels(
-            config,
-            episodes[w.episode].frames,
-            cameras,
-            episodes[w.episode].state,
-            episodes[w.episode].action,
-            w.call,
-        )
+        window_pixels(config, episodes[w.episode].frames, cameras, len(episodes[w.episode]), w.call)
         for w in windows
     ]
-    vae = lambda video: encode(vae_state, video)  # noqa: E731
     # at a reset the policy encodes [frame, num_frames - 1 zero frames] (build_y): batched here
     resets = first_frame_clip(
-        jnp.asarray(_signed(np.stack([p.reset_canvas for p in pixels]))), config.num_frames
+        jnp.asarray(_signed(np.stack([reset for reset, _ in pixels]))), config.num_frames
     )
     ys, firsts = y_from_latent(jnp.asarray(_encode_clips(vae, np.asarray(resets))))
-    blocks = np.stack([p.block_clips for p in pixels])  # [N, blocks, T, 2H, 2W, 3]
+    blocks = np.stack([clips for _, clips in pixels])  # [N, blocks, T, 2H, 2W, 3]
     n, nb = blocks.shape[:2]
     block_latents = _encode_clips(vae, _signed(blocks.reshape(n * nb, *blocks.shape[2:])))
     nfpb = dit.num_frame_per_block
     block_latents = block_latents[:, -nfpb:].reshape(n, nb * nfpb, *block_latents.shape[2:])
-    latents = np.concatenate([np.asarray(firsts), block_latents], axis=1)
     prompts = sorted({droid_prompt(e.task) for e in episodes})
     text = TextEncoder(components.tokenizer, components.t5, dit.text_len, dit.text_dim, CompileCounter())
     contexts = np.concatenate([np.asarray(text(p).astype(jnp.float32)) for p in prompts])
     uncond = np.asarray(text(NEGATIVE_PROMPT).astype(jnp.float32)) if config.cfg_scale != 1.0 else None
-    return CachedSamples(
-        latents=latents.astype(np.float32),
+    return EncodedWindows(
+        latents=np.concatenate([np.asarray(firsts), block_latents], axis=1).astype(np.float32),
         y=np.asarray(ys, np.float32),
         task_index=np.array(
             [prompts.index(droid_prompt(episodes[w.episode].task)) for w in windows], np.int32
         ),
         contexts=contexts.astype(np.float32),
-        actions=np.stack([_action_block(config, stats, p.actions) for p in pixels]),
-        state=np.stack([_state_block(config, stats, p.states) for p in pixels]),
         image_features=np.asarray(components.image_features, np.float32),
         episode=np.array([episodes[w.episode].index for w in windows], np.int32),
         uncond_context=uncond,
@@ -186,12 +219,12 @@ def _weights_digest(*modules) -> str:
     return h.hexdigest()
 
 
-def cache_key(config: ModelConfig, dataset: LeRobotDataset, components: Components, stats: NormStats) -> str:
-    """Hash of everything the cached arrays depend on."""
+def cache_key(config: ModelConfig, dataset: LeRobotDataset, components: Components) -> str:
+    """Hash of everything the encoder outputs depend on (not the label settings: labels are recomputed)."""
     h = hashlib.sha1()
-    h.update(json.dumps(config.to_dict(), sort_keys=True).encode())
+    encoding = dataclasses.replace(config, relative_action_dims=0)
+    h.update(json.dumps(encoding.to_dict(), sort_keys=True).encode())
     h.update((dataset.root / "meta" / "info.json").read_bytes())
-    h.update(json.dumps({"s": stats.state.to_json(), "a": stats.action.to_json()}).encode())
     h.update(_weights_digest(components.vae, components.t5).encode())
     h.update(np.asarray(components.image_features).tobytes())
     return h.hexdigest()[:16]
@@ -206,22 +239,26 @@ def build_sample_set(
     cache_dir: Path,
     columns: Columns = DEFAULT_COLUMNS,
 ) -> CachedSamples:
-    """The encoded windows of ``split``, from the cache when it holds them for these inputs."""
+    """The windows of ``split``: encoder outputs from the cache when it holds them, labels from the dataset."""
     episodes = dataset.split(split)
     if not episodes:
         raise DatasetError(f"{dataset.root}: split {split!r} has no episodes")
-    path = Path(cache_dir) / f"{split}-{cache_key(config, dataset, components, stats)}.npz"
+    windows = windows_of(config, episodes)
+    path = Path(cache_dir) / f"{split}-{cache_key(config, dataset, components)}.npz"
     if path.is_file():
-        return CachedSamples.load(path)
-    samples = encode_windows(config, components, episodes, columns.cameras, stats)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    samples.save(path)
-    return samples
+        encoded = EncodedWindows.load(path)
+    else:
+        encoded = encode_windows(config, components, episodes, windows, columns.cameras)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        encoded.save(path)
+    if len(encoded.latents) != len(windows):
+        raise DatasetError(f"{path}: {len(encoded.latents)} cached windows, the dataset has {len(windows)}")
+    return CachedSamples(encoded, *label_windows(config, episodes, windows, stats))
 
 
 @dataclass(frozen=True)
 class PreparedSamples:
-    """Everything training needs from the data: the encoded splits, the frozen encoders that encoded them
+    """Everything training needs from the data: the splits, the frozen encoders that encoded them
     (exported with the model) and the normalisation statistics."""
 
     train: CachedSamples
@@ -239,14 +276,12 @@ def prepare_samples(
     columns: Columns = DEFAULT_COLUMNS,
 ) -> PreparedSamples:
     """Load the dataset, take the frozen encoders (from ``init``, else random from ``seed``), compute the
-    statistics of the training split and encode both splits (or read them from the cache)."""
+    statistics of the training split and build both splits."""
     dataset = load_dataset(data_dir, columns, load_frames=False)
     encoders = build_components(config, init, seed)
-    stats = dataset_stats(dataset.split("train"))
+    stats = dataset_stats(config, dataset.split("train"))
     train = build_sample_set(config, dataset, "train", encoders, stats, cache_dir, columns)
-    val = (
-        build_sample_set(config, dataset, "val", encoders, stats, cache_dir, columns)
-        if dataset.splits.get("val")
-        else None
-    )
+    val = None
+    if dataset.splits.get("val"):
+        val = build_sample_set(config, dataset, "val", encoders, stats, cache_dir, columns)
     return PreparedSamples(train, val, encoders, stats)

@@ -69,37 +69,52 @@ def canvases(frames: dict[str, np.ndarray], cameras: tuple[str, ...], rows: list
     return layout_views(views, "droid")
 
 
-@dataclass(frozen=True)
-class WindowPixels:
-    """The uint8 inputs of one sample before encoding."""
+def relative_actions(actions: np.ndarray, state: np.ndarray, dims: int) -> np.ndarray:
+    """``actions`` with their first ``dims`` values made relative to ``state`` (the state at the call)."""
+    out = np.array(actions, np.float32, copy=True)
+    out[..., :dims] -= state[..., :dims]
+    return out
 
-    reset_canvas: np.ndarray  # [2H, 2W, 3]: the frame the reset conditions on
-    block_clips: (
-        np.ndarray
-    )  # [blocks, T, 2H, 2W, 3]: each block's VAE clip (block_clip of the next call's buffer)
-    actions: np.ndarray  # [blocks * num_action_per_block, Da] raw labels
-    states: np.ndarray  # [blocks, Ds] raw states
+
+def label_rows(config: ModelConfig, state: np.ndarray, action: np.ndarray) -> np.ndarray:
+    """Every row's action label as the model predicts it: relative to the state at the call that emits it."""
+    calls = np.arange(len(action)) // config.action_horizon
+    at_call = state[np.minimum(calls * config.action_horizon, len(state) - 1)]
+    return relative_actions(action, at_call, config.relative_action_dims)
+
+
+@dataclass(frozen=True)
+class WindowLabels:
+    """The raw (unnormalised) targets of one sample."""
+
+    actions: np.ndarray  # [blocks * num_action_per_block, Da] labels (relative where the config says)
+    states: np.ndarray  # [blocks, Ds] states at the calls
+
+
+def window_labels(config: ModelConfig, state: np.ndarray, action: np.ndarray, call: int) -> WindowLabels:
+    """Action blocks and states of the window starting at reset call ``call`` (see module docstring)."""
+    horizon, length, apb = config.action_horizon, len(state), config.dit.num_action_per_block
+    acts, states = [], []
+    for k in range(call, call + config.dit.max_chunk_size):
+        at_call = state[call_step(k, horizon, length)]
+        chunk = action_chunk(action, k * horizon, apb)
+        acts.append(relative_actions(chunk, at_call, config.relative_action_dims))
+        states.append(at_call)
+    return WindowLabels(np.concatenate(acts), np.stack(states))
 
 
 def window_pixels(
-    config: ModelConfig,
-    frames: dict[str, np.ndarray],
-    cameras: tuple[str, ...],
-    state: np.ndarray,
-    action: np.ndarray,
-    call: int,
-) -> WindowPixels:
-    """The pixels, labels and states of the window starting at reset call ``call`` (see module docstring)."""
-    dit, horizon, length = config.dit, config.action_horizon, len(state)
-    blocks, nfpb, apb = dit.max_chunk_size, dit.num_frame_per_block, dit.num_action_per_block
+    config: ModelConfig, frames: dict[str, np.ndarray], cameras: tuple[str, ...], length: int, call: int
+):
+    """(reset canvas [2H, 2W, 3], block clips [blocks, T, 2H, 2W, 3]) of the window starting at ``call``:
+    the frame the reset conditions on, and each block's VAE clip (block_clip of the next call's buffer)."""
+    dit, horizon = config.dit, config.action_horizon
     reset = canvases(frames, cameras, [call_step(call, horizon, length)])[0]
-    clips, acts, states = [], [], []
-    for j in range(blocks):
-        k = call + j
-        clips.append(block_clip(canvases(frames, cameras, buffer_steps(k + 1, horizon, length)), nfpb))
-        acts.append(action_chunk(action, k * horizon, apb))
-        states.append(state[call_step(k, horizon, length)])
-    return WindowPixels(reset, np.stack(clips), np.concatenate(acts), np.stack(states))
+    clips = [
+        block_clip(canvases(frames, cameras, buffer_steps(k + 1, horizon, length)), dit.num_frame_per_block)
+        for k in range(call, call + dit.max_chunk_size)
+    ]
+    return reset, np.stack(clips)
 
 
 def check_layout(config: ModelConfig) -> None:

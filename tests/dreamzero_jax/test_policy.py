@@ -99,6 +99,24 @@ def test_actions_are_denormalised_with_the_action_statistics(policy, monkeypatch
     np.testing.assert_allclose(action_a.normalize(a), action_b.normalize(b), atol=1e-3)
 
 
+def test_relative_action_dims_add_the_state_at_the_call(policy, monkeypatch):
+    """A config with relative joint actions returns offsets + the observed joints; the gripper stays absolute."""
+    import dataclasses
+
+    def first_chunk(rel: int) -> tuple[np.ndarray, dict]:
+        monkeypatch.setattr(policy, "config", dataclasses.replace(policy.config, relative_action_dims=rel))
+        policy.reset("pick up the cube", seed=3)
+        obs = observation(0)
+        return policy.infer(obs)["actions"], obs
+
+    absolute, obs = first_chunk(0)
+    relative, _ = first_chunk(7)
+    joints = np.ravel(obs["joint_position"])[:7]
+    assert np.abs(joints).min() > 0  # distinct from zero, so a missing offset shows
+    np.testing.assert_allclose(relative[:, :7], absolute[:, :7] + joints, atol=1e-5)
+    np.testing.assert_array_equal(relative[:, 7], absolute[:, 7])
+
+
 @pytest.mark.slow
 def test_components_restore_from_an_orbax_checkpoint(tmp_path):
     import jax

@@ -7,7 +7,14 @@ import pytest
 
 from dreamzero_jax.configs import get_config
 from dreamzero_jax.inference.frames import DROID_CAMERAS, FrameBuffer, block_clip, reset_image
-from dreamzero_jax.train.samples import action_chunk, check_layout, reset_calls, window_pixels
+from dreamzero_jax.train.samples import (
+    action_chunk,
+    check_layout,
+    label_rows,
+    reset_calls,
+    window_labels,
+    window_pixels,
+)
 
 LENGTH = 29  # not a multiple of any horizon: the last call sees a partial chunk
 
@@ -50,18 +57,32 @@ def test_windows_match_the_policy_frames_at_call_times(name):
     resets = reset_calls(LENGTH, config.action_horizon, config.dit.max_chunk_size)
     assert resets == [call for call, (is_reset, _, _) in enumerate(seen) if is_reset]
     horizon, apb = config.action_horizon, config.dit.num_action_per_block
+    rel = config.relative_action_dims
     for call in resets:
-        win = window_pixels(config, frames, DROID_CAMERAS, state, action, call)
-        np.testing.assert_array_equal(win.reset_canvas, seen[call][1])
+        reset, clips = window_pixels(config, frames, DROID_CAMERAS, LENGTH, call)
+        labels = window_labels(config, state, action, call)
+        np.testing.assert_array_equal(reset, seen[call][1])
         for j in range(config.dit.max_chunk_size):
             nxt = call + j + 1
             if nxt < len(seen):  # the clip the policy encodes at the next call
-                np.testing.assert_array_equal(win.block_clips[j], seen[nxt][2])
+                np.testing.assert_array_equal(clips[j], seen[nxt][2])
             k = call + j
-            np.testing.assert_array_equal(win.states[j], state[min(k * horizon, LENGTH - 1)])
-            np.testing.assert_array_equal(
-                win.actions[j * apb : (j + 1) * apb], action_chunk(action, k * horizon, apb)
-            )
+            at_call = state[min(k * horizon, LENGTH - 1)]
+            np.testing.assert_array_equal(labels.states[j], at_call)
+            expected = action_chunk(action, k * horizon, apb).copy()
+            expected[:, :rel] -= at_call[:rel]  # relative configs predict offsets from the state at the call
+            np.testing.assert_array_equal(labels.actions[j * apb : (j + 1) * apb], expected)
+
+
+def test_relative_labels_are_offsets_from_the_state_at_the_emitting_call():
+    config = get_config("small")  # 7 relative joint dims, absolute gripper, horizon 8
+    _, state, action = episode(config.view_size)
+    rows = label_rows(config, state, action)
+    # row 10 is emitted by the call at step 8: joints relative to state[8], gripper absolute
+    np.testing.assert_allclose(rows[10, :7], action[10, :7] - state[8, :7])
+    assert rows[10, 7] == action[10, 7]
+    window = window_labels(config, state, action, 1)
+    np.testing.assert_allclose(window.actions[2], rows[10])
 
 
 def test_action_chunks_follow_the_call_and_repeat_the_last_label():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -75,7 +77,8 @@ def test_windows_match_the_policy_frames_at_call_times(name):
 
 
 def test_relative_labels_are_offsets_from_the_state_at_the_emitting_call():
-    config = get_config("small")  # 7 relative joint dims, absolute gripper, horizon 8
+    # 7 relative joint dims, absolute gripper, horizon 8
+    config = dataclasses.replace(get_config("small"), relative_action_dims=7)
     _, state, action = episode(config.view_size)
     rows = label_rows(config, state, action)
     # row 10 is emitted by the call at step 8: joints relative to state[8], gripper absolute

@@ -94,13 +94,10 @@ class WindowLabels:
 def window_labels(config: ModelConfig, state: np.ndarray, action: np.ndarray, call: int) -> WindowLabels:
     """Action blocks and states of the window starting at reset call ``call`` (see module docstring)."""
     horizon, length, apb = config.action_horizon, len(state), config.dit.num_action_per_block
-    acts, states = [], []
-    for k in range(call, call + config.dit.max_chunk_size):
-        at_call = state[call_step(k, horizon, length)]
-        chunk = action_chunk(action, k * horizon, apb)
-        acts.append(relative_actions(chunk, at_call, config.relative_action_dims))
-        states.append(at_call)
-    return WindowLabels(np.concatenate(acts), np.stack(states))
+    rows = label_rows(config, state, action)  # past the end, the last row's label repeats (same call)
+    calls = range(call, call + config.dit.max_chunk_size)
+    acts = [action_chunk(rows, k * horizon, apb) for k in calls]
+    return WindowLabels(np.concatenate(acts), np.stack([state[call_step(k, horizon, length)] for k in calls]))
 
 
 def window_pixels(

@@ -32,6 +32,7 @@ TRAIN_FLAGS = {
     "clip": float,
     "ema": float,
     "seed": int,
+    "phases": int,
     "checkpoint_every": int,
     "eval_every": int,
     "eval_batches": int,
@@ -147,7 +148,9 @@ def run(spec: RunSpec) -> Path:
 
     try:
         model = build_dit(config, spec.train.seed, spec.init)
-        prepared = prepare_samples(config, spec.data, spec.cache, spec.init, spec.train.seed)
+        prepared = prepare_samples(
+            config, spec.data, spec.cache, spec.init, spec.train.seed, phases=spec.train.phases
+        )
     except (ValueError, FileNotFoundError) as e:
         raise UsageError(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
     train_set, val_set = prepared.train, prepared.val

@@ -24,6 +24,7 @@ class TrainConfig:
     clip: float = 1.0  # global-norm gradient clipping (0 = off)
     ema: float = 0.0  # EMA decay of the parameters (0 = no EMA); with EMA the EMA weights are exported
     seed: int = 0  # data order, noise, timesteps, prompt dropout
+    phases: int = 1  # training windows per call interval (samples.phase_offsets); validation keeps 1
     checkpoint_every: int = 100  # optimizer steps between orbax checkpoints (the last step is always saved)
     keep_checkpoints: int = 2
     eval_every: int = 100  # optimizer steps between validation passes (0 = only at the end)
@@ -49,6 +50,8 @@ class TrainConfig:
             raise ValueError(f"prompt_dropout must be in [0, 1], got {self.prompt_dropout}")
         if self.compute_dtype not in COMPUTE_DTYPES:
             raise ValueError(f"compute_dtype must be one of {COMPUTE_DTYPES}, got {self.compute_dtype!r}")
+        if self.phases < 1:
+            raise ValueError(f"phases must be >= 1, got {self.phases}")
         if self.checkpoint_every < 1:
             raise ValueError("checkpoint_every must be >= 1")
 

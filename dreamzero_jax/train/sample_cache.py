@@ -36,9 +36,11 @@ from dreamzero_jax.train.samples import (
     Window,
     check_layout,
     label_rows,
-    reset_calls,
+    phase_offsets,
+    window_episode,
     window_labels,
     window_pixels,
+    windows_of,
 )
 from dreamzero_jax.views import to_signed_unit
 
@@ -60,15 +62,6 @@ def dataset_stats(config: ModelConfig, episodes: tuple[Episode, ...]) -> NormSta
     action = np.concatenate([label_rows(config, e.state, e.action)[:, :STATE_DIMS] for e in episodes])
     action = action.astype(np.float64)
     return NormStats(MinMax(state.min(0), state.max(0)), MinMax(action.min(0), action.max(0)))
-
-
-def windows_of(config: ModelConfig, episodes: tuple[Episode, ...]) -> list[Window]:
-    """Every training window of ``episodes``, in a fixed order (episode, then reset call)."""
-    return [
-        Window(i, c)
-        for i, ep in enumerate(episodes)
-        for c in reset_calls(len(ep), config.action_horizon, config.dit.max_chunk_size)
-    ]
 
 
 @dataclass
@@ -142,9 +135,10 @@ def label_windows(
     config: ModelConfig, episodes: tuple[Episode, ...], windows: list[Window], stats: NormStats
 ) -> tuple[np.ndarray, np.ndarray]:
     """Normalised (actions, states) of every window."""
-    labels = [
-        window_labels(config, episodes[w.episode].state, episodes[w.episode].action, w.call) for w in windows
-    ]
+    labels = []
+    for w in windows:
+        ep = window_episode(episodes, w)
+        labels.append(window_labels(config, ep.state, ep.action, w.call))
     actions = np.stack([_action_block(config, stats, lab.actions[:, :STATE_DIMS]) for lab in labels])
     states = np.stack([_state_block(config, stats, lab.states[:, :STATE_DIMS]) for lab in labels])
     return actions, states
@@ -179,10 +173,10 @@ def encode_windows(
     graphdef, vae_state = nnx.split(components.vae)
     encode = jax.jit(lambda st, video: nnx.merge(graphdef, st).encode(video))
     vae = lambda video: encode(vae_state, video)  # noqa: E731
-    pixels = [
-        window_pixels(config, episodes[w.episode].frames, cameras, len(episodes[w.episode]), w.call)
-        for w in windows
-    ]
+    pixels = []
+    for w in windows:
+        ep = window_episode(episodes, w)
+        pixels.append(window_pixels(config, ep.frames, cameras, len(ep), w.call))
     # at a reset the policy encodes [frame, num_frames - 1 zero frames] (build_y): batched here
     resets = first_frame_clip(
         jnp.asarray(_signed(np.stack([reset for reset, _ in pixels]))), config.num_frames
@@ -238,22 +232,45 @@ def build_sample_set(
     stats: NormStats,
     cache_dir: Path,
     columns: Columns = DEFAULT_COLUMNS,
+    phases: int = 1,
 ) -> CachedSamples:
-    """The windows of ``split``: encoder outputs from the cache when it holds them, labels from the dataset."""
+    """The windows of ``split`` at ``phases`` offsets (:func:`~.samples.phase_offsets`): encoder outputs from
+    the cache when it holds them (one file per offset, so adding phases re-encodes only the new ones),
+    labels from the dataset."""
     episodes = dataset.split(split)
     if not episodes:
         raise DatasetError(f"{dataset.root}: split {split!r} has no episodes")
-    windows = windows_of(config, episodes)
-    path = Path(cache_dir) / f"{split}-{cache_key(config, dataset, components)}.npz"
-    if path.is_file():
-        encoded = EncodedWindows.load(path)
-    else:
-        encoded = encode_windows(config, components, episodes, windows, columns.cameras)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        encoded.save(path)
-    if len(encoded.latents) != len(windows):
-        raise DatasetError(f"{path}: {len(encoded.latents)} cached windows, the dataset has {len(windows)}")
-    return CachedSamples(encoded, *label_windows(config, episodes, windows, stats))
+    key = cache_key(config, dataset, components)
+    windows, parts = [], []
+    for offset in phase_offsets(config.action_horizon, phases):
+        part_windows = windows_of(config, episodes, offset)
+        suffix = "" if offset == 0 else f"-o{offset}"
+        path = Path(cache_dir) / f"{split}-{key}{suffix}.npz"
+        if path.is_file():
+            encoded = EncodedWindows.load(path)
+        else:
+            encoded = encode_windows(config, components, episodes, part_windows, columns.cameras)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            encoded.save(path)
+        if len(encoded.latents) != len(part_windows):
+            raise DatasetError(
+                f"{path}: {len(encoded.latents)} cached windows, the dataset has {len(part_windows)}"
+            )
+        windows += part_windows
+        parts.append(encoded)
+    return CachedSamples(concat_encoded(parts), *label_windows(config, episodes, windows, stats))
+
+
+def concat_encoded(parts: list[EncodedWindows]) -> EncodedWindows:
+    """One :class:`EncodedWindows` of several encodes of the same split (same prompts and encoders)."""
+    first = parts[0]
+    return dataclasses.replace(
+        first,
+        latents=np.concatenate([p.latents for p in parts]),
+        y=np.concatenate([p.y for p in parts]),
+        task_index=np.concatenate([p.task_index for p in parts]),
+        episode=np.concatenate([p.episode for p in parts]),
+    )
 
 
 @dataclass(frozen=True)
@@ -274,13 +291,15 @@ def prepare_samples(
     init: Path | None,
     seed: int,
     columns: Columns = DEFAULT_COLUMNS,
+    phases: int = 1,
 ) -> PreparedSamples:
     """Load the dataset, take the frozen encoders (from ``init``, else random from ``seed``), compute the
-    statistics of the training split and build both splits."""
+    statistics of the training split and build both splits: the training split at ``phases`` offsets, the
+    validation split at the policy's own call times only (so its metrics stay comparable across runs)."""
     dataset = load_dataset(data_dir, columns, load_frames=False)
     encoders = build_components(config, init, seed)
     stats = dataset_stats(config, dataset.split("train"))
-    train = build_sample_set(config, dataset, "train", encoders, stats, cache_dir, columns)
+    train = build_sample_set(config, dataset, "train", encoders, stats, cache_dir, columns, phases)
     val = None
     if dataset.splits.get("val"):
         val = build_sample_set(config, dataset, "val", encoders, stats, cache_dir, columns)

@@ -18,21 +18,26 @@ Everything here is numpy on uint8 canvases; :mod:`.sample_cache` runs the frozen
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from dreamzero_jax.configs import ModelConfig
+from dreamzero_jax.data.lerobot import Episode
 from dreamzero_jax.inference.frames import FRAMES_PER_CHUNK, block_clip
 from dreamzero_jax.views import layout_views
 
 
 @dataclass(frozen=True)
 class Window:
-    """One sample: ``episode`` (position in the episode list) and its reset call ``call``."""
+    """One sample: ``episode`` (position in the episode list) and its reset call ``call``, counted in the
+    episode as seen from step ``offset`` on (see :func:`phase_offsets`)."""
 
     episode: int
     call: int
+    offset: int = 0
 
 
 def num_calls(length: int, horizon: int) -> int:
@@ -43,6 +48,45 @@ def num_calls(length: int, horizon: int) -> int:
 def reset_calls(length: int, horizon: int, blocks: int) -> list[int]:
     """The calls at which the policy restarts its sequence: 0, blocks, 2 * blocks, ..."""
     return list(range(0, num_calls(length, horizon), blocks))
+
+
+def phase_offsets(horizon: int, phases: int) -> list[int]:
+    """First steps of ``phases`` evenly spaced views of an episode: 0, horizon / phases, ...
+
+    The policy is called at steps 0, horizon, 2 * horizon, ...; a window cut from the episode as if it began
+    at step ``offset`` is what the policy would see had the episode started there. Every call of the small
+    configs is a reset (one block per window), so these windows are exact call-time samples of states the
+    expert visited, and ``phases`` multiplies the training samples per demonstration.
+    """
+    if not 1 <= phases <= horizon:
+        raise ValueError(f"phases must be in [1, action_horizon={horizon}], got {phases}")
+    return [round(i * horizon / phases) for i in range(phases)]
+
+
+def episode_from(episode: Episode, offset: int) -> Episode:
+    """``episode`` as if it began at step ``offset`` (views of its arrays, no copies)."""
+    if offset == 0:
+        return episode
+    frames = {key: video[offset:] for key, video in episode.frames.items()}
+    return dataclasses.replace(
+        episode, state=episode.state[offset:], action=episode.action[offset:], frames=frames
+    )
+
+
+def windows_of(config: ModelConfig, episodes: Sequence[Episode], offset: int = 0) -> list[Window]:
+    """Every training window of ``episodes`` seen from step ``offset`` on, in a fixed order (episode, call)."""
+    horizon, blocks = config.action_horizon, config.dit.max_chunk_size
+    return [
+        Window(i, c, offset)
+        for i, ep in enumerate(episodes)
+        if offset < len(ep)
+        for c in reset_calls(len(ep) - offset, horizon, blocks)
+    ]
+
+
+def window_episode(episodes: Sequence[Episode], window: Window) -> Episode:
+    """The (offset) episode a window is cut from."""
+    return episode_from(episodes[window.episode], window.offset)
 
 
 def call_step(call: int, horizon: int, length: int) -> int:

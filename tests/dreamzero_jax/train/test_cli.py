@@ -31,7 +31,7 @@ def fakes(monkeypatch):
         vae=None, t5=None, clip=None, image_features=np.ones((1, 257, 1280), np.float32)
     )
 
-    def prepare_samples(config, data_dir, cache_dir, init, seed):
+    def prepare_samples(config, data_dir, cache_dir, init, seed, phases=1):
         calls["build"].append((config.name, data_dir, cache_dir, init, seed))
         if (data_dir / "broken").exists():
             raise ValueError("episode 3: 'action' has NaN values\nmore detail")

@@ -9,13 +9,17 @@ import pytest
 
 from dreamzero_jax.configs import get_config
 from dreamzero_jax.inference.frames import DROID_CAMERAS, FrameBuffer, block_clip, reset_image
+from dreamzero_jax.data.lerobot import Episode
 from dreamzero_jax.train.samples import (
     action_chunk,
     check_layout,
     label_rows,
+    phase_offsets,
     reset_calls,
+    window_episode,
     window_labels,
     window_pixels,
+    windows_of,
 )
 
 LENGTH = 29  # not a multiple of any horizon: the last call sees a partial chunk
@@ -100,3 +104,33 @@ def test_layout_refuses_a_horizon_that_is_not_one_block():
     bad = dataclasses.replace(get_config("small"), action_horizon=4)
     with pytest.raises(ValueError, match="must equal num_action_per_block"):
         check_layout(bad)
+
+
+def test_phase_offsets_are_even_and_bounded():
+    assert phase_offsets(8, 1) == [0]
+    assert phase_offsets(8, 4) == [0, 2, 4, 6]
+    assert phase_offsets(8, 8) == list(range(8))
+    with pytest.raises(ValueError, match="phases"):
+        phase_offsets(8, 9)
+
+
+def test_offset_windows_are_the_policy_view_of_the_episode_begun_at_the_offset():
+    """A window at offset o is what the policy sees (frames, state, labels) when the episode starts at row o."""
+    config = get_config("small")
+    horizon, apb = config.action_horizon, config.dit.num_action_per_block
+    frames, state, action = episode(config.view_size)
+    ep = Episode(index=7, task="lift", embodiment="panda", state=state, action=action, frames=frames)
+    for offset in (2, 5):
+        windows = windows_of(config, [ep], offset)
+        assert [w.call for w in windows] == list(range(-(-(LENGTH - offset) // horizon)))
+        shifted = window_episode([ep], windows[0])
+        seen = policy_view(config, {k: v[offset:] for k, v in frames.items()}, LENGTH - offset)
+        for w in windows:
+            reset, clips = window_pixels(config, shifted.frames, DROID_CAMERAS, len(shifted), w.call)
+            np.testing.assert_array_equal(reset, seen[w.call][1])
+            if w.call + 1 < len(seen):
+                np.testing.assert_array_equal(clips[0], seen[w.call + 1][2])
+            labels = window_labels(config, shifted.state, shifted.action, w.call)
+            row = min(offset + w.call * horizon, LENGTH - 1)
+            np.testing.assert_array_equal(labels.states[0], state[row])
+            np.testing.assert_array_equal(labels.actions[:apb], action_chunk(action, row, apb))

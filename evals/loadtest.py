@@ -1,7 +1,8 @@
 """``python -m evals.loadtest``: requests/s and latency of a local policy server at several concurrencies.
 
 For each ``--sessions`` level N, N clients (one connection and one session each, DROID observations at the
-server's advertised resolution) send requests back to back for ``--seconds``; the table gives requests/s, the
+server's advertised resolution) send one warm-up request each (the session start and any compilation, not
+counted), then requests back to back for ``--seconds``; the table gives requests/s, the
 client-side p50/p99 latency and, from the server's reply timing (``evals.serve``), the mean batch size and the
 median queue wait and model time. Loopback only and bounded (levels <= 64 sessions, <= 120 s each): it is a
 measurement tool, not a load generator for other hosts.
@@ -75,8 +76,10 @@ def observation(config: dict[str, Any], rng: np.random.Generator) -> dict[str, A
     return obs
 
 
-async def _client(uri: str, index: int, deadline: float, sink: dict[str, list[float]]) -> int:
-    """One session's requests until ``deadline``; returns how many completed."""
+async def _client(
+    uri: str, index: int, seconds: float, barrier: asyncio.Barrier, sink: dict[str, list[float]]
+) -> int:
+    """One session: a warm-up request, then requests for ``seconds`` after every client warmed up."""
     async with websockets.asyncio.client.connect(
         uri, compression=None, max_size=None, proxy=None, additional_headers={wire.EVALS_HEADER: "1"}
     ) as ws:
@@ -85,6 +88,11 @@ async def _client(uri: str, index: int, deadline: float, sink: dict[str, list[fl
         frame = wire.packb(
             {**wire.obs_to_wire(obs), "prompt": "pick up the cube", "session_id": uuid.uuid4().hex}
         )
+        await ws.send(frame)  # warm-up, not counted: the session's start (and any compilation)
+        if isinstance(await ws.recv(), str):
+            raise RuntimeError("server error on the warm-up request")
+        await barrier.wait()
+        deadline = sink.setdefault("start", [time.perf_counter()])[0] + seconds
         done = 0
         while time.perf_counter() < deadline:
             start = time.perf_counter()
@@ -105,9 +113,9 @@ async def _client(uri: str, index: int, deadline: float, sink: dict[str, list[fl
 async def measure(uri: str, sessions: int, seconds: float) -> LoadResult:
     """Run ``sessions`` concurrent clients against ``uri`` for ``seconds``."""
     sink: dict[str, list[float]] = {"latency": [], "batch": [], "queue": [], "model": []}
-    start = time.perf_counter()
-    counts = await asyncio.gather(*(_client(uri, i, start + seconds, sink) for i in range(sessions)))
-    elapsed = time.perf_counter() - start
+    barrier = asyncio.Barrier(sessions)
+    counts = await asyncio.gather(*(_client(uri, i, seconds, barrier, sink) for i in range(sessions)))
+    elapsed = time.perf_counter() - sink["start"][0]
     return LoadResult(
         sessions,
         sum(counts),

@@ -1,8 +1,8 @@
 """Gathers the requests of concurrent sessions into batched calls of one :class:`SessionPolicy`.
 
 Every call into the policy (start, infer, end) goes through :class:`Batcher`, one at a time, on a worker thread
-so the event loop keeps accepting frames. A request waits at most ``window_s`` after the first request of its
-batch arrives; a batch holds at most one request per session and at most ``max_sessions`` requests (a second
+so the event loop keeps accepting frames. A batch waits at most ``window_s`` after its first request for
+requests of the other live sessions (not at all when every live session is already in it); a batch holds at most one request per session and at most ``max_sessions`` requests (a second
 request of a session waits for the next batch). A batch that raises fails every request in it, and its sessions
 are ended (their state is unknown) so that they restart on their next request.
 
@@ -104,6 +104,8 @@ class Batcher:
                 item = pending.popleft()
             elif not self._queue.empty():
                 item = self._queue.get_nowait()
+            elif len(batch) >= len(self.table):
+                break  # every live session is in: nobody else to wait for
             else:
                 timeout = deadline - loop.time()
                 if timeout <= 0:

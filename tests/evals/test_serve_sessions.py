@@ -219,7 +219,10 @@ def _serve_args(name: str) -> tuple[str, ...]:
 
 @pytest.mark.parametrize(
     "name",
-    [pytest.param(n, marks=pytest.mark.slow) if n == "dreamzero" else n for n in servable_names()],
+    [
+        pytest.param(n, marks=[pytest.mark.slow, pytest.mark.timeout(900)]) if n == "dreamzero" else n
+        for n in servable_names()
+    ],
 )
 def test_a_strict_roboarena_client_runs_against_every_servable_policy(name, request):
     server = (

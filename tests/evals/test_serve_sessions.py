@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from evals import loadtest
 from evals.contract import PolicyMetadata, wire
 from evals.policies.registry import servable_names
 from evals.policies.remote import RemotePolicy
@@ -261,3 +262,17 @@ def test_two_interleaving_clients_of_served_dreamzero_get_what_each_gets_alone(d
     assert alone_a[0].shape == (4, 8)  # our client gets the model's own chunks
     assert alone_b[0].shape == (24, 8)  # a DROID client gets them padded (--pad-chunks)
     assert not np.array_equal(alone_a[1], alone_b[1][:4])
+
+
+def test_loadtest_prints_a_row_per_concurrency_and_stays_on_loopback(capsys):
+    with ServerThread(RecordingSessions()) as srv:
+        assert loadtest.main(["--port", str(srv.port), "--sessions", "1,3", "--seconds", "0.5"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == loadtest.HEADER.split()
+    rows = [line.split() for line in lines[2:]]
+    assert [int(r[0]) for r in rows] == [1, 3]
+    assert all(int(r[1]) > 0 and float(r[2]) > 0 for r in rows)  # requests, req/s
+    assert float(rows[0][5]) == 1.0 and 1.0 <= float(rows[1][5]) <= 3.0  # mean batch size
+    with pytest.raises(SystemExit) as exit_info:
+        loadtest.main(["--port", "1", "--host", "192.0.2.1"])
+    assert exit_info.value.code == 2

@@ -5,8 +5,9 @@ Each kind has a builder with ``for_episode(env, seed, episode_key) -> Policy``,
 that need no env, only an :class:`ActionSpec`) also have ``for_action_spec(spec, chunk_length) -> Policy``, one
 independent policy per call, which ``python -m evals.serve`` builds per session. A builder with a native
 batched implementation also has ``session_policy(max_sessions) -> SessionPolicy``; :func:`session_policy_for`
-picks it, else one policy per session (:class:`~evals.policies.sessions.PerSessionPolicies`). Cheap policies are built per episode; the model and the remote connection once
-per builder (i.e. once per worker process). Options (``--policy-opt KEY=VALUE``) are typed per kind.
+picks it, else one policy per session (:class:`~evals.policies.sessions.PerSessionPolicies`). Cheap policies
+are built per episode; the model and the remote connection once per builder (i.e. once per worker process).
+Options (``--policy-opt KEY=VALUE``) are typed per kind.
 """
 
 from __future__ import annotations

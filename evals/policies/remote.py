@@ -13,8 +13,7 @@ it answers with a text frame (``"reset successful"``). On ``reset`` we send that
 fresh ``session_id`` (DreamZero also resets its frame buffer when the session id changes), and then send the
 session id with every observation. The handshake header ``X-Evals-Metadata`` asks ``evals.serve`` for its full
 metadata (exact cameras and chunk length, under ``"evals"``) and for dict replies with server timing; other
-servers ignore it. A plain openpi server has no reset message: ``reset`` only changes the prompt
-we send.
+servers ignore it. A plain openpi server has no reset message: ``reset`` only changes the prompt we send.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Every call into the policy (start, infer, end) goes through :class:`Batcher`, one at a time, on a worker thread
 so the event loop keeps accepting frames. A batch waits at most ``window_s`` after its first request for
-requests of the other live sessions (not at all when every live session is already in it); a batch holds at most one request per session and at most ``max_sessions`` requests (a second
-request of a session waits for the next batch). A batch that raises fails every request in it, and its sessions
+requests of the other live sessions (not at all when every live session is already in it); it holds at most one
+request per session and at most ``max_sessions`` requests (a second request of a session waits for the next
+batch). A batch that raises fails every request in it, and its sessions
 are ended (their state is unknown) so that they restart on their next request.
 
 Sessions unused for ``idle_timeout_s`` are ended (logged); a new session that finds every slot taken evicts the

@@ -8,8 +8,10 @@ what openpi packs, and older openpi unpackers only look for the bytes keys; we d
 Observation frames use DROID/RoboArena keys: every env observation entry ``k`` travels as ``observation/k``;
 ``prompt`` (and the RoboArena control keys ``session_id`` / ``endpoint``) travel unprefixed.
 
-The server's first frame is its metadata (:func:`metadata_frame`); a client reads any server's first frame
-(openpi: free-form; RoboArena: ``PolicyServerConfig``; ours: both) back with :func:`metadata_from_frame`.
+The server's first frame is its metadata: exactly RoboArena's ``PolicyServerConfig`` fields
+(:func:`roboarena_config`), plus our full metadata under ``"evals"`` only for clients that ask with the
+:data:`EVALS_HEADER` handshake header (:func:`evals_metadata_frame`). A client reads any server's first frame
+(openpi: free-form; RoboArena: ``PolicyServerConfig``; ours) back with :func:`metadata_from_frame`.
 
 Example:
     >>> import numpy as np
@@ -37,6 +39,13 @@ RESET_REPLY = "reset successful"
 # Metadata keys of RoboArena's PolicyServerConfig that tell a RoboArena-style server from a plain openpi one.
 ROBOARENA_KEYS = ("n_external_cameras", "needs_wrist_camera", "needs_session_id")
 DROID_CAMERAS = ("exterior_image_0_left", "exterior_image_1_left", "wrist_image_left")
+DROID_IMAGE_SIZE = (180, 320)
+# Actions DROID / RoboArena clients execute from each chunk without checking its length.
+DROID_OPEN_LOOP_HORIZON = 8
+# Our client sends this handshake header; our server then adds its full metadata under EVALS_KEY. Foreign
+# servers ignore the header, and clients without it (strict RoboArena ones) never see the extra key.
+EVALS_HEADER = "X-Evals-Metadata"
+EVALS_KEY = "evals"
 
 
 def _encode(obj: Any) -> Any:
@@ -104,25 +113,41 @@ def wire_to_obs(wire: dict[str, Any]) -> dict[str, Any]:
     return obs
 
 
-def metadata_frame(meta: PolicyMetadata) -> dict[str, Any]:
-    """The server's first frame: the policy metadata plus RoboArena's PolicyServerConfig fields derived from it."""
-    roboarena = {
-        "image_resolution": None if meta.image_size is None else list(meta.image_size),
-        "n_external_cameras": sum(c.startswith("exterior_image") for c in meta.cameras),
-        "needs_wrist_camera": "wrist_image_left" in meta.cameras,
+def roboarena_config(meta: PolicyMetadata, default_action_space: str = "joint_position") -> dict[str, Any]:
+    """The first frame every client gets: exactly RoboArena's ``PolicyServerConfig`` fields, DROID layout.
+
+    Strict clients build ``PolicyServerConfig(**frame)``, so no other key may be present. The DROID cameras
+    (2 exterior + wrist) are advertised whatever the policy reads (a state-only baseline ignores them): DROID
+    clients require them. ``image_resolution`` is the policy's image size, else DROID's 180x320.
+    """
+    size = DROID_IMAGE_SIZE if meta.image_size is None else meta.image_size
+    return {
+        "image_resolution": [int(size[0]), int(size[1])],
+        "needs_wrist_camera": True,
+        "n_external_cameras": 2,
         "needs_stereo_camera": False,
         "needs_session_id": True,
-        "action_space": meta.action_space or "joint_position",
+        "action_space": meta.action_space or default_action_space,
     }
-    return {**meta.to_dict(), **roboarena, "cameras": list(meta.cameras)}
+
+
+def evals_metadata_frame(
+    meta: PolicyMetadata, default_action_space: str = "joint_position"
+) -> dict[str, Any]:
+    """The first frame for our own client (it connects with :data:`EVALS_HEADER`): RoboArena's config plus our
+    full metadata under :data:`EVALS_KEY`, where the policy's own cameras and chunk length are exact."""
+    ours = {**meta.to_dict(), "cameras": list(meta.cameras)}
+    return {**roboarena_config(meta, default_action_space), EVALS_KEY: ours}
 
 
 def metadata_from_frame(frame: dict[str, Any], *, name: str, config: dict[str, Any]) -> PolicyMetadata:
     """Typed metadata from any server's first frame; what the frame does not say takes DROID defaults.
 
-    Cameras: ours list them; RoboArena's count exterior views and flag the wrist one; otherwise (openpi) every
-    DROID view is sent.
+    Ours carry the full metadata under :data:`EVALS_KEY` (and, before that key existed, at the top level);
+    RoboArena's count exterior views and flag the wrist one; otherwise (openpi) every DROID view is sent.
     """
+    if isinstance(frame.get(EVALS_KEY), dict):
+        frame = frame[EVALS_KEY]
     if "cameras" in frame:
         cameras = tuple(str(c) for c in frame["cameras"])
     elif any(k in frame for k in ROBOARENA_KEYS):
@@ -135,8 +160,8 @@ def metadata_from_frame(frame: dict[str, Any], *, name: str, config: dict[str, A
     chunk = frame.get("chunk_length")
     return PolicyMetadata(
         name=name,
-        action_space=str(frame.get("action_space", "joint_position")),
-        action_dim=int(frame.get("action_dim", 8)),
+        action_space=str(frame.get("action_space") or "joint_position"),
+        action_dim=int(frame.get("action_dim") or 8),
         cameras=cameras,
         image_size=None if size is None else (int(size[0]), int(size[1])),
         chunk_length=None if chunk is None else int(chunk),

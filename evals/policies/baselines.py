@@ -78,41 +78,51 @@ class ActionSpec:
             raise ValueError(f"random policy needs a bounded action space, got low={low}, high={high}")
         return low, high
 
-    def metadata(self, name: str, **config: Any) -> PolicyMetadata:
-        """Policy metadata for a per-step, state-only policy in this action space (``config`` is added)."""
+    def metadata(self, name: str, chunk_length: int = 1, **config: Any) -> PolicyMetadata:
+        """Policy metadata for a state-only policy in this action space (``config`` is added)."""
         return PolicyMetadata(
             name=name,
             action_space=self.action_space,
             action_dim=self.action_dim,
-            chunk_length=1,
+            chunk_length=chunk_length,
             config={"action_space": self.action_space, **config},
         )
 
 
-class RandomPolicy:
-    """Uniform random actions; the same seed gives the same sequence after every ``reset``."""
+def _checked_chunk_length(chunk_length: int) -> int:
+    if int(chunk_length) < 1:
+        raise ValueError(f"chunk_length must be >= 1, got {chunk_length}")
+    return int(chunk_length)
 
-    def __init__(self, spec: ActionSpec, seed: int) -> None:
+
+class RandomPolicy:
+    """Uniform random actions, ``chunk_length`` independent draws per call (1 in the runner; a served DROID
+    chunk when served); the same seed gives the same sequence after every ``reset``."""
+
+    def __init__(self, spec: ActionSpec, seed: int, chunk_length: int = 1) -> None:
         self.spec = spec
         self.seed = int(seed)
+        self.chunk_length = _checked_chunk_length(chunk_length)
         self._low, self._high = spec.sampling_bounds()
-        self.metadata = spec.metadata("random", seed=self.seed)
+        self.metadata = spec.metadata("random", self.chunk_length, seed=self.seed)
         self._rng = np.random.default_rng(self.seed)
 
     def reset(self, instruction: str) -> None:
         self._rng = np.random.default_rng(self.seed)
 
     def infer(self, obs: dict[str, Any]) -> dict[str, Any]:
-        action = self._rng.uniform(self._low, self._high).astype(np.float32)
-        return {"actions": action[None]}
+        size = (self.chunk_length, self._low.shape[0])
+        return {"actions": self._rng.uniform(self._low, self._high, size).astype(np.float32)}
 
 
 class ZeroPolicy:
-    """The "do nothing" action: hold the current joints (or zero velocity) and the current gripper state."""
+    """The "do nothing" action: hold the current joints (or zero velocity) and the current gripper state,
+    repeated ``chunk_length`` times."""
 
-    def __init__(self, spec: ActionSpec) -> None:
+    def __init__(self, spec: ActionSpec, chunk_length: int = 1) -> None:
         self.spec = spec
-        self.metadata = spec.metadata("zero")
+        self.chunk_length = _checked_chunk_length(chunk_length)
+        self.metadata = spec.metadata("zero", self.chunk_length)
 
     def reset(self, instruction: str) -> None:
         pass
@@ -124,4 +134,4 @@ class ZeroPolicy:
             action[: joints.shape[0]] = joints
         if "gripper_position" in obs:
             action[-1] = float(np.asarray(obs["gripper_position"]).reshape(-1)[0])
-        return {"actions": action[None]}
+        return {"actions": np.tile(action, (self.chunk_length, 1))}

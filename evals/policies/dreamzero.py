@@ -11,6 +11,7 @@ the package; random weights (the ``tiny`` config unless ``config=`` says otherwi
 
 from __future__ import annotations
 
+import copy
 import sys
 from typing import Any
 
@@ -67,3 +68,16 @@ class EpisodeView:
 
     def infer(self, obs: dict[str, Any]) -> dict[str, Any]:
         return self.model.infer(obs)
+
+
+def fork_session(model: Any) -> Any:
+    """A copy of ``model`` with its own episode state, sharing the weights, encoders and compiled functions.
+
+    A ``DreamZeroPolicy``'s episode state is what ``reset`` reassigns plus its frame buffer (the only attribute
+    ``infer`` mutates in place); everything else is read-only after construction. So a shallow copy with its own
+    frame buffer is an independent session at the cost of its KV cache, not of a second model or compile. It
+    serves concurrent sessions one request at a time until a native batched session policy replaces it.
+    """
+    clone = copy.copy(model)
+    clone.frames = copy.deepcopy(model.frames)
+    return clone

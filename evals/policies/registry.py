@@ -2,9 +2,12 @@
 
 Each kind has a builder with ``for_episode(env, seed, episode_key) -> Policy``,
 ``metadata() -> PolicyMetadata | None`` (what is known without an env) and ``close()``. Servable kinds (those
-that need no env, only an :class:`ActionSpec`) also have ``for_action_spec(spec) -> Policy``, which
-``python -m evals.serve`` uses. Cheap policies are built per episode; the model and the remote connection once
-per builder (i.e. once per worker process). Options (``--policy-opt KEY=VALUE``) are typed per kind.
+that need no env, only an :class:`ActionSpec`) also have ``for_action_spec(spec, chunk_length) -> Policy``, one
+independent policy per call, which ``python -m evals.serve`` builds per session. A builder with a native
+batched implementation also has ``session_policy(max_sessions) -> SessionPolicy``; :func:`session_policy_for`
+picks it, else one policy per session (:class:`~evals.policies.sessions.PerSessionPolicies`). Cheap policies
+are built per episode; the model and the remote connection once per builder (i.e. once per worker process).
+Options (``--policy-opt KEY=VALUE``) are typed per kind.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from evals.contract.policy import Policy, PolicyMetadata, metadata_from_dict
+from evals.contract.sessions import SessionPolicy
 from evals.policies.baselines import ActionSpec, RandomPolicy, ZeroPolicy
 from evals.policies.options import coerce
+from evals.policies.sessions import PerSessionPolicies
 
 
 class PolicySpecError(ValueError):
@@ -60,8 +65,8 @@ class RandomBuilder(_Stateless):
     def for_episode(self, env: Any, seed: int, episode_key: dict[str, Any]) -> Policy:
         return RandomPolicy(ActionSpec.from_env(env), seed if self.seed is None else self.seed)
 
-    def for_action_spec(self, spec: ActionSpec) -> Policy:
-        return RandomPolicy(spec, 0 if self.seed is None else self.seed)
+    def for_action_spec(self, spec: ActionSpec, chunk_length: int = 1) -> Policy:
+        return RandomPolicy(spec, 0 if self.seed is None else self.seed, chunk_length)
 
     def metadata(self) -> PolicyMetadata:
         return PolicyMetadata(name="random", chunk_length=1)
@@ -71,8 +76,8 @@ class ZeroBuilder(_Stateless):
     def for_episode(self, env: Any, seed: int, episode_key: dict[str, Any]) -> Policy:
         return ZeroPolicy(ActionSpec.from_env(env))
 
-    def for_action_spec(self, spec: ActionSpec) -> Policy:
-        return ZeroPolicy(spec)
+    def for_action_spec(self, spec: ActionSpec, chunk_length: int = 1) -> Policy:
+        return ZeroPolicy(spec, chunk_length)
 
     def metadata(self) -> PolicyMetadata:
         return PolicyMetadata(name="zero", chunk_length=1)
@@ -136,11 +141,12 @@ class DreamZeroBuilder:
 
         return dreamzero.EpisodeView(self._built(), seed)
 
-    def for_action_spec(self, spec: ActionSpec) -> Policy:
-        """The model for serving; every session resets with the model seed, as the model does by default."""
+    def for_action_spec(self, spec: ActionSpec, chunk_length: int = 1) -> Policy:
+        """One served session's policy: its own episode state over the shared weights and compiled functions
+        (``chunk_length`` is the model's own); it resets with the model seed, as the model does by default."""
         from evals.policies import dreamzero
 
-        view = dreamzero.EpisodeView(self._built(), self.seed)
+        view = dreamzero.EpisodeView(dreamzero.fork_session(self._built()), self.seed)
         if view.metadata.action_space not in (None, spec.action_space):
             raise PolicySpecError(
                 f"policy 'dreamzero' acts in {view.metadata.action_space}, not --action-space {spec.action_space}"
@@ -273,11 +279,45 @@ def parse(spec: str, checkpoint: str | None = None, options: dict[str, Any] | No
     return PolicyChoice(spec, name, arg or None, checkpoint, typed)
 
 
-def build_served(choice: PolicyChoice, action_spec: ActionSpec) -> Policy:
-    """The one policy ``evals.serve`` serves; ``PolicySpecError`` for kinds that need an env (expert, replay)."""
+def _servable_builder(choice: PolicyChoice) -> Any:
     if not choice.kind.servable:
         raise PolicySpecError(
             f"policy {choice.name!r} needs a simulator env, so it cannot be served; "
             f"servable: {', '.join(servable_names())}"
         )
-    return choice.builder().for_action_spec(action_spec)
+    return choice.builder()
+
+
+def build_served(choice: PolicyChoice, action_spec: ActionSpec, chunk_length: int = 1) -> Policy:
+    """One served policy; ``PolicySpecError`` for kinds that need an env (expert, replay)."""
+    return _servable_builder(choice).for_action_spec(action_spec, chunk_length)
+
+
+def session_policy_for(
+    builder: Any, make: Callable[[int], Policy], metadata: PolicyMetadata, max_sessions: int
+) -> SessionPolicy:
+    """The one place that chooses how sessions are served: the builder's native batched ``session_policy``
+    when it has one, else one independent ``make(seed)`` policy per session."""
+    if hasattr(builder, "session_policy"):
+        return builder.session_policy(max_sessions)
+    return PerSessionPolicies(make, metadata, max_sessions)
+
+
+def served_seed(choice: PolicyChoice) -> int:
+    """The seed every served session starts with: the policy's ``seed`` option, default 0."""
+    return int(choice.options.get("seed", 0))
+
+
+def build_served_sessions(
+    choice: PolicyChoice, action_spec: ActionSpec, max_sessions: int, chunk_length: int = 1
+) -> SessionPolicy:
+    """What ``evals.serve`` serves: up to ``max_sessions`` concurrent sessions of the chosen policy.
+
+    ``chunk_length`` is the chunk length of policies whose chunk is free (the baselines); models keep theirs.
+    ``PolicySpecError`` for kinds that need an env (expert, replay) or whose policy cannot be built.
+    """
+    builder = _servable_builder(choice)
+    first = builder.for_action_spec(action_spec, chunk_length)  # validates the action space, builds the model
+    return session_policy_for(
+        builder, lambda seed: builder.for_action_spec(action_spec, chunk_length), first.metadata, max_sessions
+    )

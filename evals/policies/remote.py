@@ -11,8 +11,9 @@ Two server dialects, told apart by the metadata (``protocol`` option ``auto``): 
 DreamZero server) wants ``"endpoint": "infer"`` in every frame and resets on ``{"endpoint": "reset"}``, which
 it answers with a text frame (``"reset successful"``). On ``reset`` we send that frame plus ``prompt`` and a
 fresh ``session_id`` (DreamZero also resets its frame buffer when the session id changes), and then send the
-session id with every observation. A plain openpi server has no reset message: ``reset`` only changes the prompt
-we send.
+session id with every observation. The handshake header ``X-Evals-Metadata`` asks ``evals.serve`` for its full
+metadata (exact cameras and chunk length, under ``"evals"``) and for dict replies with server timing; other
+servers ignore it. A plain openpi server has no reset message: ``reset`` only changes the prompt we send.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class RemotePolicy:
                     max_size=None,
                     # Direct connection, as openpi's client (older websockets ignored *_PROXY variables).
                     proxy=None,
+                    # Asks our server (evals.serve) for its full metadata; other servers ignore the header.
+                    additional_headers={wire.EVALS_HEADER: "1"},
                     legacy=True,  # a plain connection object (websockets >= 17 otherwise wants a context)
                     open_timeout=max(1.0, min(10.0, deadline - time.monotonic())),
                     # The server does not answer pings while it computes; allow long inferences.

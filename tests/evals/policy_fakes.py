@@ -84,6 +84,7 @@ class FakeDreamZero:
             "cameras": ("wrist_image_left",),
         }
         self.resets: list = []
+        self.frames: list = []  # the real model's per-episode frame buffer
         FakeDreamZero.built.append((config_name, checkpoint, seed))
 
     @classmethod

@@ -37,7 +37,7 @@ def test_a_plain_metadata_dict_becomes_typed_at_the_boundary():
         meta.name = "other"
 
 
-def test_the_metadata_frame_carries_our_fields_and_roboarenas_and_reads_back():
+def test_the_metadata_frames_are_roboarenas_exactly_and_ours_namespaced_and_read_back():
     meta = PolicyMetadata(
         name="m",
         action_space="joint_velocity",
@@ -47,9 +47,21 @@ def test_the_metadata_frame_carries_our_fields_and_roboarenas_and_reads_back():
         chunk_length=6,
         config={"k": 2},
     )
-    frame = wire.unpackb(wire.packb(wire.metadata_frame(meta)))
-    assert frame["n_external_cameras"] == 2 and frame["needs_wrist_camera"] is True
-    assert frame["image_resolution"] == [90, 160] and frame["action_space"] == "joint_velocity"
+    strict = wire.unpackb(wire.packb(wire.roboarena_config(meta)))
+    assert strict == {
+        "image_resolution": [90, 160],
+        "needs_wrist_camera": True,
+        "n_external_cameras": 2,
+        "needs_stereo_camera": False,
+        "needs_session_id": True,
+        "action_space": "joint_velocity",
+    }
+    # A state-only policy is still advertised in the DROID layout (DROID clients require its cameras).
+    bare = wire.roboarena_config(PolicyMetadata(name="zero"), "cartesian_velocity")
+    assert bare["image_resolution"] == [180, 320] and bare["n_external_cameras"] == 2
+    assert bare["action_space"] == "cartesian_velocity"
+    frame = wire.unpackb(wire.packb(wire.evals_metadata_frame(meta)))
+    assert {k: v for k, v in frame.items() if k != "evals"} == strict
     back = wire.metadata_from_frame(frame, name="client-side", config={"uri": "ws://x"})
     assert back == PolicyMetadata(
         name="client-side",

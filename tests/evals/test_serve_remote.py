@@ -96,7 +96,8 @@ def test_round_trip_of_an_observation_with_uint8_images(echo, reply):
     assert out["actions"][0, 0] == obs["wrist_image_left"].astype(np.int64).sum()
     np.testing.assert_allclose(out["actions"][1, :7], obs["joint_position"])
     if reply == "dict":
-        assert out["timing"]["model"] == 1.25 and out["timing"]["server_infer"] >= 0
+        assert out["timing"]["model"] == 1.25 and out["timing"]["server_batch_size"] == 1
+        assert all(out["timing"][f"server_{k}"] >= 0 for k in ("decode", "queue", "model"))
     else:
         assert "timing" not in out
 
@@ -110,9 +111,9 @@ def test_metadata_arrives_on_connect_and_configures_the_client(echo):
     assert meta.cameras == ("exterior_image_0_left", "wrist_image_left")
     assert meta.image_size == (8, 12) and meta.action_dim == 8 and meta.chunk_length == 4
     server = meta.config["server_metadata"]
-    assert server["name"] == "echo" and server["config"] == {"k": 1}
-    # RoboArena's PolicyServerConfig fields are derived for RoboArena/DreamZero clients.
-    assert server["n_external_cameras"] == 1 and server["needs_wrist_camera"] is True
+    assert server["evals"]["name"] == "echo" and server["evals"]["config"] == {"k": 1}
+    # RoboArena's PolicyServerConfig fields, in the DROID layout, for RoboArena/DreamZero clients.
+    assert server["n_external_cameras"] == 2 and server["needs_wrist_camera"] is True
     assert server["image_resolution"] == [8, 12]
     assert client.protocol == "roboarena"
 
@@ -156,13 +157,14 @@ def test_server_resets_when_the_session_id_changes_without_a_reset_frame(echo):
     # same prompt) must still get a fresh policy state per episode.
     obs = wire.obs_to_wire({**FakeEnv().observation(), "prompt": "same task"})
     with (
-        ServerThread(echo) as srv,
+        ServerThread(echo, pad_chunks_to=8) as srv,  # a foreign client: echo's 4-action chunks are padded
         websockets.sync.client.connect(f"ws://127.0.0.1:{srv.port}", proxy=None) as ws,
     ):
         wire.unpackb(ws.recv(timeout=10))  # metadata
         for session in ("episode-1", "episode-1", "episode-2", "episode-2", "episode-3"):
             ws.send(wire.packb({**obs, "session_id": session}))
-            assert wire.unpackb(ws.recv(timeout=10))["actions"].shape == (4, 8)
+            actions = wire.unpackb(ws.recv(timeout=10))["actions"]
+            assert actions.shape == (8, 8) and (actions[4:] == actions[3]).all()
     assert echo.resets == ["same task"] * 3  # first frame, then each new session id
     assert len(echo.received) == 5 and all("session_id" not in o for o in echo.received)
 

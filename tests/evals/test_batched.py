@@ -261,3 +261,13 @@ def test_a_shared_policy_object_is_refused_in_a_batch():
     obs = {"joint_position": np.zeros(7, np.float32)}
     a, c = sessions.answer([SessionRequest("a", obs), SessionRequest("c", obs)])
     assert a["actions"].shape == (CHUNK, 8) and isinstance(c, RuntimeError)
+
+
+def test_policy_factory_offers_its_builders_native_session_policy():
+    from evals.policies import PolicyFactory
+
+    factory = PolicyFactory.from_spec("zero")
+    assert factory.session_policy(4) is None  # the runner then keeps one policy per episode
+    factory._builder.session_policy = lambda max_sessions: SeededSessions(max_sessions, [])
+    assert factory.session_policy(4).max_sessions == 4
+    assert EpisodeSessions(factory, 4).native is not None

@@ -11,7 +11,7 @@ Every slot has its own env cache (two episodes of one case need two envs at once
 with the unbatched loop's own steps (:mod:`evals.runner.episode`: ``open_episode``, ``start_rollout``,
 ``advance``, ``episode_result``), so its rows have the same columns and, with per-episode policies, the same
 values whatever shared its batches; only timing differs: an episode's policy latency is the wall time of the
-batched call that answered it. An exception in one episode (env, policy, bad action) ends that episode only.
+call that answered it (the batched call of a native batched policy, its own call for per-episode ones). An exception in one episode (env, policy, bad action) ends that episode only.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class _Live:
     t_start: float
     t: int = 0  # the next control step
     query: dict[str, Any] = dataclasses.field(default_factory=dict)  # this step's observation + prompt
-    batch_ms: float | None = None  # wall time of the batched call that answered the latest chunk
+    call_ms: float | None = None  # wall time of the policy call that answered the latest chunk
 
 
 class BatchedEpisodes:
@@ -147,19 +147,17 @@ class BatchedEpisodes:
         due = [e for e in live if e.wrapper.due]
         if not due:
             return
-        start = time.perf_counter()
         answers = self.sessions.answer([SessionRequest(e.spec.name, e.query) for e in due])
-        batch_ms = (time.perf_counter() - start) * 1e3
-        for episode, answer in zip(due, answers, strict=True):
+        for episode, (answer, ms) in zip(due, answers, strict=True):
             episode.answered.pending = answer
-            episode.batch_ms = batch_ms
+            episode.call_ms = ms
 
     def _step(self, episode: _Live) -> EpisodeResult | None:
         """One control step of `episode`; its result when it ended."""
         try:
             action, info = episode.wrapper.act(episode.query)
             if info.policy_called:
-                info = dataclasses.replace(info, latency_ms=episode.batch_ms)
+                info = dataclasses.replace(info, latency_ms=episode.call_ms)
             env = episode.opened.env
             episode.obs, ended = advance(
                 episode.spec, env, episode.trace, episode.t, episode.obs, action, info

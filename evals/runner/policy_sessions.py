@@ -17,12 +17,14 @@ Example:
     ...     def for_episode(self, env, *, seed, episode_key): return Count()
     >>> sessions = EpisodeSessions(Factory(), max_sessions=2)
     >>> sessions.start("a", "lift", 7, Count()); sessions.start("b", "lift", 8, Count())
-    >>> [float(r["actions"][0, 0]) for r in sessions.answer([SessionRequest("a", {}), SessionRequest("b", {})])]
+    >>> answers = sessions.answer([SessionRequest("a", {}), SessionRequest("b", {})])
+    >>> [float(answer["actions"][0, 0]) for answer, ms in answers]
     [1.0, 1.0]
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -82,8 +84,9 @@ class EpisodeSessions:
         finally:
             self._built.pop(int(seed), None)
 
-    def answer(self, requests: Sequence[SessionRequest]) -> list[dict[str, Any] | Exception]:
-        """Each request's answer, or the exception that stands for it.
+    def answer(self, requests: Sequence[SessionRequest]) -> list[tuple[dict[str, Any] | Exception, float]]:
+        """Each request's answer (or the exception that stands for it) and the wall time in ms of the call
+        that answered it.
 
         A native batched policy is asked once for all requests; if that call raises, every request in it
         gets the exception (the model is shared). Per-episode policies are independent objects answered one
@@ -91,17 +94,19 @@ class EpisodeSessions:
         """
         policy = self.policy
         if policy is None:
-            return [RuntimeError("no session was started") for _ in requests]
+            return [(RuntimeError("no session was started"), 0.0) for _ in requests]
         calls = [list(requests)] if self.native is not None else [[r] for r in requests]
-        answers: list[dict[str, Any] | Exception] = []
+        answers: list[tuple[dict[str, Any] | Exception, float]] = []
         for call in calls:
+            start = time.perf_counter()
             try:
                 out = list(policy.infer_batch(call))
                 if len(out) != len(call):
                     raise RuntimeError(f"infer_batch answered {len(out)} of {len(call)} requests")
             except Exception as exc:  # recorded on the episodes it answers for
                 out = [exc] * len(call)
-            answers.extend(out)
+            ms = (time.perf_counter() - start) * 1e3
+            answers.extend((answer, ms) for answer in out)
         return answers
 
     def end(self, session: str) -> None:

@@ -259,7 +259,7 @@ def test_a_shared_policy_object_is_refused_in_a_batch():
     # the fallback answers each session from its own policy, and one exception stays with its request
     sessions.start("c", "reach", 3, _Raising(3))
     obs = {"joint_position": np.zeros(7, np.float32)}
-    a, c = sessions.answer([SessionRequest("a", obs), SessionRequest("c", obs)])
+    (a, _), (c, _) = sessions.answer([SessionRequest("a", obs), SessionRequest("c", obs)])
     assert a["actions"].shape == (CHUNK, 8) and isinstance(c, RuntimeError)
 
 

@@ -271,3 +271,32 @@ def test_policy_factory_offers_its_builders_native_session_policy():
     factory._builder.session_policy = lambda max_sessions: SeededSessions(max_sessions, [])
     assert factory.session_policy(4).max_sessions == 4
     assert EpisodeSessions(factory, 4).native is not None
+
+
+def test_dataset_recorded_with_batch_3_equals_batch_1(tmp_path):
+    from dreamzero_jax.data import load_dataset
+
+    datasets = []
+    for batch in (1, 3):
+        ds = tmp_path / f"ds{batch}"
+        _run(
+            tmp_path,
+            f"run{batch}",
+            "--video",
+            "none",
+            "--batch",
+            batch,
+            "--dataset",
+            ds,
+            "--dataset-size",
+            12,
+            16,
+        )
+        datasets.append(load_dataset(ds).episodes)
+    one, three = datasets
+    assert len(one) == len(three) == 7  # the successful episodes, in suite order
+    cam = "observation.images.exterior_image_1_left"
+    for a, b in zip(one, three, strict=True):
+        np.testing.assert_array_equal(a.state, b.state)
+        np.testing.assert_array_equal(a.action, b.action)
+        np.testing.assert_array_equal(a.frames[cam], b.frames[cam])

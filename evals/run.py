@@ -73,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="worker processes (spawned); 1 runs in-process (default 1)"
     )
     p.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        metavar="B",
+        help="episodes each worker runs side by side, their due chunk requests sent in one batched policy "
+        "call (continuous batching; default 1)",
+    )
+    p.add_argument(
         "--output", metavar="DIR", help="run directory (default results/<suite>/<UTC time>_<policy>/)"
     )
     p.add_argument(
@@ -123,6 +131,7 @@ def _request(args: argparse.Namespace) -> RunRequest:
         seeds_override=args.seeds_override,
         max_episodes=args.max_episodes,
         workers=args.workers,
+        batch=args.batch,
         output=args.output,
         resume=args.resume,
         video=args.video,

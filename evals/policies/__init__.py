@@ -71,6 +71,12 @@ class PolicyFactory:
         """The policy for one episode of ``env`` (call ``reset(instruction)`` on it, or via the wrapper)."""
         return self._builder.for_episode(env, seed, episode_key)
 
+    def session_policy(self, max_sessions: int) -> Any:
+        """The policy's native batched :class:`~evals.contract.sessions.SessionPolicy` for up to
+        ``max_sessions`` episodes at once (DreamZero), or None: the runner then keeps one policy per episode."""
+        make = getattr(self._builder, "session_policy", None)
+        return None if make is None else make(max_sessions)
+
     def describe(self) -> dict[str, Any]:
         """JSON-able description for run.json: name, spec, checkpoint, options, and metadata where cheap."""
         metadata = self._builder.metadata()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import sys
+import weakref
 from typing import Any
 
 from evals.contract.policy import metadata_from_dict
@@ -52,8 +53,29 @@ def build_model(*, config_name: str | None, checkpoint: str | None, seed: int) -
     return DreamZeroPolicy.from_config(config_name=config_name, checkpoint=checkpoint, seed=seed)
 
 
+# What ``DreamZeroPolicy`` keeps per episode: ``reset`` sets all of it, ``infer`` reassigns all of it but the
+# frame buffer, which it fills in place (so each episode needs its own buffer object).
+_EPISODE_STATE = (
+    "instruction",
+    "episode_seed",
+    "_noise",
+    "frames",
+    "prompt",
+    "start_frame",
+    "session",
+    "cond",
+)
+_EPISODE_STATE += ("chunks",)
+# model -> weak reference to the view whose episode state the model holds now
+_HOLDERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 class EpisodeView:
     """One episode's view of the shared model: ``reset`` passes the episode seed.
+
+    Views of one model are independent episodes even when their calls interleave (``evals.run --batch``
+    without a natively batched model): before a view resets or infers, the model's episode state is swapped
+    to that view's (array references, no copies), so each episode computes exactly what it would alone.
 
     This is where the model enters ``evals``: its plain metadata dict becomes a typed ``PolicyMetadata``.
     """
@@ -62,11 +84,30 @@ class EpisodeView:
         self.model = model
         self.seed = int(seed)
         self.metadata = metadata_from_dict(model.metadata)
+        self._saved: dict[str, Any] | None = None  # this episode's state while another view holds the model
+
+    def _hold(self) -> None:
+        """Make the model hold this view's episode state, saving the previous holder's."""
+        ref = _HOLDERS.get(self.model)
+        holder = ref() if ref is not None else None
+        if holder is self:
+            return
+        model = self.model
+        if holder is not None:
+            holder._saved = {k: getattr(model, k) for k in _EPISODE_STATE if hasattr(model, k)}
+            if hasattr(model, "frames"):
+                model.frames = copy.deepcopy(model.frames)  # the holder keeps its own buffer
+        for key, value in (self._saved or {}).items():
+            setattr(model, key, value)
+        self._saved = None
+        _HOLDERS[model] = weakref.ref(self)
 
     def reset(self, instruction: str) -> None:
+        self._hold()
         self.model.reset(instruction, seed=self.seed)
 
     def infer(self, obs: dict[str, Any]) -> dict[str, Any]:
+        self._hold()
         return self.model.infer(obs)
 
 

@@ -202,8 +202,9 @@ class _Trace:
         steps["policy_timing"].append(json.dumps(timing, sort_keys=True) if timing else None)
 
 
-def _rollout(spec: EpisodeSpec, env: Any, policy: Any, trace: _Trace) -> str:
-    """Reset with the spec's env seed and step until success, truncation or the horizon; return why it ended."""
+def start_rollout(spec: EpisodeSpec, env: Any, policy: Any, trace: _Trace) -> tuple[dict[str, Any], Any]:
+    """Reset the env with the spec's env seed and the policy (through its chunk wrapper) with the instruction;
+    return the first observation and the wrapper."""
     obs, info = env.reset(seed=spec.env_seed)
     trace.variations = dict(info.get("variations") or {})
     wrapper = ChunkedPolicyWrapper(
@@ -214,18 +215,104 @@ def _rollout(spec: EpisodeSpec, env: Any, policy: Any, trace: _Trace) -> str:
     )
     wrapper.reset(spec.instruction)
     trace.add_frame(obs, spec.cameras)
+    return obs, wrapper
+
+
+def advance(
+    spec: EpisodeSpec, env: Any, trace: _Trace, t: int, obs: dict[str, Any], action: Any, step_info: Any
+) -> tuple[dict[str, Any], str | None]:
+    """Step `t`: send `action` (chosen from `obs`), record it; return the next observation and why the
+    episode ended ("success", "horizon" on truncation), or None when it goes on."""
+    t0 = time.perf_counter()
+    next_obs, reward, terminated, truncated, info = env.step(action)
+    trace.add_step(t, obs, action, step_info, (reward, info, (time.perf_counter() - t0) * 1e3))
+    trace.add_frame(next_obs, spec.cameras)
+    if terminated and trace.success and spec.stop_on_success:
+        return next_obs, "success"
+    return next_obs, "horizon" if truncated else None
+
+
+def _rollout(spec: EpisodeSpec, env: Any, policy: Any, trace: _Trace) -> str:
+    """Reset with the spec's env seed and step until success, truncation or the horizon; return why it ended."""
+    obs, wrapper = start_rollout(spec, env, policy, trace)
     for t in range(spec.horizon):
         action, step_info = wrapper.act({**obs, "prompt": spec.instruction})
-        t0 = time.perf_counter()
-        next_obs, reward, terminated, truncated, info = env.step(action)
-        trace.add_step(t, obs, action, step_info, (reward, info, (time.perf_counter() - t0) * 1e3))
-        obs = next_obs
-        trace.add_frame(obs, spec.cameras)
-        if terminated and trace.success and spec.stop_on_success:
-            return "success"
-        if truncated:
-            break
+        obs, ended = advance(spec, env, trace, t, obs, action, step_info)
+        if ended is not None:
+            return ended
     return "horizon"
+
+
+@dataclass(frozen=True)
+class OpenedEpisode:
+    """An episode's env and policy, and what its result needs to know of the env."""
+
+    env: Any
+    policy: Any
+    cameras: tuple[str, ...]  # the cameras the env renders
+    control_freq: int
+    joint_limits: tuple[list[float], list[float]] | None
+
+
+def new_trace(record_video: bool, dataset: DatasetOptions | None) -> _Trace:
+    """An empty trace: frames kept when `record_video`, a dataset capture with `dataset`."""
+    capture = DatasetCapture(dataset) if dataset is not None else None
+    return _Trace(frames=[] if record_video else None, dataset=capture)
+
+
+def open_episode(
+    spec: EpisodeSpec, factory: Any, cache: EnvCache, trace: _Trace, dataset: DatasetOptions | None
+) -> OpenedEpisode:
+    """Build (or reuse) the env and build the policy for `spec`; may raise (recorded on the episode)."""
+    video_cams = spec.cameras if trace.frames is not None else ()
+    render_cams = _union(video_cams, dataset.cameras) if dataset is not None else video_cams
+    env, policy, cams = _build(spec, factory, cache, render_cams)
+    if trace.frames is None and spec.cameras and set(spec.cameras) <= set(cams):
+        trace.frames = []  # the env renders the video's views for the policy anyway: keep them (no re-run)
+    control_freq = int(getattr(env.unwrapped, "spec_info", {}).get("control_freq", spec.control_freq))
+    return OpenedEpisode(env, policy, cams, control_freq, env_joint_limits(env))
+
+
+def discard_env(cache: EnvCache, spec: EpisodeSpec, opened: OpenedEpisode | None, record_video: bool) -> None:
+    """Drop the episode's env from the cache after an exception (its state may be broken)."""
+    cache.discard(spec, opened.cameras if opened is not None else (spec.cameras if record_video else ()))
+
+
+def error_fields(exc: Exception) -> tuple[str, str, str]:
+    """(termination reason, error message, error type) recorded for an episode that raised `exc`."""
+    return "error", (str(exc) or repr(exc)).strip(), type(exc).__name__
+
+
+def episode_result(
+    spec: EpisodeSpec,
+    trace: _Trace,
+    ending: tuple[str, str, str],
+    *,
+    wall: float,
+    opened: OpenedEpisode | None,
+) -> EpisodeResult:
+    """The finished episode: its episodes.parquet row, step columns, frames and dataset recording.
+    `ending` is (termination reason, error, error type); `opened` is None when the env was never built."""
+    reason, error, error_type = ending
+    row = _row(
+        spec,
+        steps=len(trace.steps["step"]),
+        success=trace.success and reason != "error",
+        success_any=trace.success_any,
+        progress=trace.progress,
+        wall=wall,
+        calls=int(sum(trace.steps["policy_called"])),
+        latencies=trace.latencies,
+        env_ms=trace.env_ms,
+        render_ms=trace.render_ms,
+        reason=reason,
+        error=error,
+        error_type=error_type,
+        control_freq=spec.control_freq if opened is None else opened.control_freq,
+    )
+    recording = trace.dataset.recording() if trace.dataset is not None else None
+    limits = None if opened is None else opened.joint_limits
+    return EpisodeResult(spec, row, trace.steps, trace.variations, trace.frames, recording, limits)
 
 
 def run_episode(
@@ -241,43 +328,16 @@ def run_episode(
     the dataset's cameras at every step and returns the episode's recording (clean labels as actions)."""
     cache = env_cache if env_cache is not None else EnvCache(default_backend())
     t_start = time.perf_counter()
-    video_cams = spec.cameras if record_video else ()
-    capture = DatasetCapture(dataset) if dataset is not None else None
-    trace = _Trace(frames=[] if record_video else None, dataset=capture)
-    reason, error, error_type = "horizon", "", ""
-    cams: tuple[str, ...] = video_cams
-    control_freq = spec.control_freq
-    limits = None
+    trace = new_trace(record_video, dataset)
+    ending = ("horizon", "", "")
+    opened = None
     try:
-        render_cams = _union(video_cams, dataset.cameras) if dataset is not None else video_cams
-        env, policy, cams = _build(spec, policy_factory, cache, render_cams)
-        if trace.frames is None and spec.cameras and set(spec.cameras) <= set(cams):
-            trace.frames = []  # the env renders the video's views for the policy anyway: keep them (no re-run)
-        control_freq = int(getattr(env.unwrapped, "spec_info", {}).get("control_freq", control_freq))
-        limits = env_joint_limits(env)
-        reason = _rollout(spec, env, policy, trace)
+        opened = open_episode(spec, policy_factory, cache, trace, dataset)
+        ending = (_rollout(spec, opened.env, opened.policy, trace), "", "")
     except Exception as exc:  # recorded on the episode; the run goes on
-        reason, error, error_type = "error", (str(exc) or repr(exc)).strip(), type(exc).__name__
-        trace.success = False
-        cache.discard(spec, cams)
+        ending = error_fields(exc)
+        discard_env(cache, spec, opened, record_video)
     finally:
         if env_cache is None:
             cache.close()
-    row = _row(
-        spec,
-        steps=len(trace.steps["step"]),
-        success=trace.success,
-        success_any=trace.success_any,
-        progress=trace.progress,
-        wall=time.perf_counter() - t_start,
-        calls=int(sum(trace.steps["policy_called"])),
-        latencies=trace.latencies,
-        env_ms=trace.env_ms,
-        render_ms=trace.render_ms,
-        reason=reason,
-        error=error,
-        error_type=error_type,
-        control_freq=control_freq,
-    )
-    recording = trace.dataset.recording() if trace.dataset is not None else None
-    return EpisodeResult(spec, row, trace.steps, trace.variations, trace.frames, recording, limits)
+    return episode_result(spec, trace, ending, wall=time.perf_counter() - t_start, opened=opened)

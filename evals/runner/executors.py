@@ -1,9 +1,10 @@
 """`LocalExecutor`: run episode specs in N `spawn`ed worker processes, yielding results as they finish.
 
 Workers are started with `spawn` (EGL contexts do not survive `fork`); each builds its own `PolicyFactory`
-and envs once. The driver hands out one episode at a time, so it always knows which episode a worker is on:
-if a worker process dies (segfault, OOM kill), that episode is recorded as an error, a fresh worker is
-started, and the run continues. `workers=1` runs in the driver process.
+and envs once. The driver hands a worker one episode per free slot (`JobConfig.batch` slots: `--batch`), so
+it always knows which episodes a worker is on: if a worker process dies (segfault, OOM kill), those episodes
+are recorded as errors, a fresh worker is started, and the run continues. `workers=1` runs in the driver
+process.
 """
 
 from __future__ import annotations
@@ -34,11 +35,15 @@ def _worker_main(config: JobConfig, worker_id: int, tasks: Any, results: Any) ->
     except Exception as exc:
         results.put(("start_error", worker_id, f"{type(exc).__name__}: {exc}"))
         return
-    while True:
-        spec = tasks.get()
-        if spec is None:
-            break
-        results.put(("result", worker_id, worker.run(spec)))
+    if config.batch > 1:  # reads the next spec when a slot frees; the driver sends one per result
+        for result in worker.run_batched(iter(tasks.get, None)):
+            results.put(("result", worker_id, result))
+    else:
+        while True:
+            spec = tasks.get()
+            if spec is None:
+                break
+            results.put(("result", worker_id, worker.run(spec)))
     worker.close()
 
 
@@ -70,10 +75,13 @@ class LocalExecutor:
     ) -> Iterator[EpisodeResult]:
         worker = EpisodeWorker(config, factory=factory)
         try:
-            for spec in specs:
-                yield worker.run(spec)
+            if config.batch > 1:
+                yield from worker.run_batched(specs)
+            else:
+                for spec in specs:
+                    yield worker.run(spec)
         finally:
-            worker.cache.close()
+            worker.close_envs()
             if factory is None:
                 worker.close()
 
@@ -82,7 +90,7 @@ class LocalExecutor:
         try:
             for _ in range(min(self.workers, len(specs))):
                 pool.start_worker()
-            while pool.inflight:
+            while pool.busy:
                 try:
                     msg = pool.results.get(timeout=self.poll_seconds)
                 except queue.Empty:
@@ -103,7 +111,7 @@ class _Pool:
         self.results = self.ctx.Queue()
         self.procs: dict[int, Any] = {}
         self.task_queues: dict[int, Any] = {}
-        self.inflight: dict[int, EpisodeSpec] = {}
+        self.inflight: dict[int, list[EpisodeSpec]] = {}  # worker id -> the episodes it runs now
         self.last_case: dict[int, str] = {}
         self.pending = deque(specs)
         self.next_id = 0
@@ -116,7 +124,9 @@ class _Pool:
         )
         with _sigint_ignored():  # inherited through exec: a Ctrl-C during worker start-up is the driver's
             self.procs[wid].start()
-        self.assign(wid)
+        self.inflight[wid] = []
+        for _ in range(max(1, self.config.batch)):  # one episode per slot
+            self.assign(wid)
 
     def take(self, wid: int) -> EpisodeSpec:
         # Prefer another seed of the worker's last case: its env is cached there (a build costs seconds).
@@ -129,17 +139,23 @@ class _Pool:
     def assign(self, wid: int) -> None:
         """Hand worker `wid` its next episode, or tell it to exit when none is left."""
         if self.pending:
-            self.inflight[wid] = self.take(wid)
-            self.last_case[wid] = self.inflight[wid].case_id
-            self.task_queues[wid].put(self.inflight[wid])
+            spec = self.take(wid)
+            self.inflight[wid].append(spec)
+            self.last_case[wid] = spec.case_id
+            self.task_queues[wid].put(spec)
         else:
             self.task_queues[wid].put(None)
+
+    @property
+    def busy(self) -> bool:
+        """Some episode is still out with a worker."""
+        return any(self.inflight.values())
 
     def handle(self, msg: tuple) -> EpisodeResult:
         kind, wid, payload = msg
         if kind == "start_error":
             raise WorkerStartError(f"worker could not start: {payload}")
-        self.inflight.pop(wid, None)
+        self.inflight[wid] = [s for s in self.inflight[wid] if s.name != payload.spec.name]
         if self.procs[wid].is_alive():
             self.assign(wid)
         elif self.pending:
@@ -148,15 +164,15 @@ class _Pool:
 
     def reap_dead_workers(self) -> Iterator[EpisodeResult]:
         """Results of workers that died: what they sent before dying, then their lost episode as an error."""
-        for wid in [w for w in self.inflight if not self.procs[w].is_alive()]:
+        for wid in [w for w, specs in self.inflight.items() if specs and not self.procs[w].is_alive()]:
             # Everything a dead process sent is readable now: drain before declaring it lost.
             for msg in self._drain():
                 yield self.handle(msg)
-            if wid in self.inflight:
-                spec = self.inflight.pop(wid)
+            lost, self.inflight[wid] = self.inflight[wid], []
+            for spec in lost:
                 yield crashed_result(spec, self.procs[wid].exitcode)
-                if self.pending:
-                    self.start_worker()
+            if lost and self.pending:
+                self.start_worker()
 
     def _drain(self) -> list[tuple]:
         drained = []

@@ -38,6 +38,7 @@ class RunRequest:
     seeds_override: str | None = None  # "S,S,..." as typed
     max_episodes: int | None = None
     workers: int = 1
+    batch: int = 1  # --batch: episodes each worker runs side by side, due chunks in one policy call
     output: str | None = None
     resume: str | None = None
     video: str | None = None
@@ -94,6 +95,7 @@ class OutputSettings:
 @dataclass(frozen=True)
 class ExecutorSettings:
     workers: int = 1
+    batch: int = 1  # episodes per worker run side by side (evals.runner.batched)
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,8 @@ def select_episodes(suite: Suite, selection: Selection) -> list[EpisodeSpec]:
 def _check_numbers(request: RunRequest) -> None:
     if request.workers < 1:
         raise UsageError("--workers must be >= 1")
+    if request.batch < 1:
+        raise UsageError("--batch must be >= 1")
     if request.max_episodes is not None and request.max_episodes < 1:
         raise UsageError("--max-episodes must be >= 1")
     if request.video is not None and request.video not in VIDEO_MODES:
@@ -211,7 +215,7 @@ def _plan_new_run(request: RunRequest, backend: EnvBackend) -> RunPlan:
         output=OutputSettings(
             Path(request.output) if request.output else None, request.video or "failures", request.quiet
         ),
-        executor=ExecutorSettings(request.workers),
+        executor=ExecutorSettings(request.workers, request.batch),
         fingerprints=_fingerprints(backend, suite),
         dataset=_dataset_options(request, suite, selection),
     )
@@ -267,7 +271,7 @@ def _plan_resume(request: RunRequest, backend: EnvBackend) -> RunPlan:
         output=OutputSettings(
             recorder.run_dir, request.video or info.get("video", "failures"), request.quiet
         ),
-        executor=ExecutorSettings(request.workers),
+        executor=ExecutorSettings(request.workers, request.batch),
         fingerprints=fingerprints,
         resumed=info,
     )
@@ -277,4 +281,8 @@ def build_plan(request: RunRequest, backend: EnvBackend) -> RunPlan:
     """Resolve suite, selection, policy and run directory (new run or resume); no episode runs here."""
     _check_numbers(request)
     _check_dataset_flags(request)
-    return _plan_resume(request, backend) if request.resume else _plan_new_run(request, backend)
+    plan = _plan_resume(request, backend) if request.resume else _plan_new_run(request, backend)
+    if plan.executor.batch > 1 and plan.policy.spec.startswith("remote:"):
+        # One connection serves every episode of a worker: side-by-side episodes would reset each other.
+        raise UsageError("--batch needs a policy with a state per episode; remote: runs with --batch 1")
+    return plan

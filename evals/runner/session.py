@@ -75,6 +75,7 @@ def _new_run_info(plan: RunPlan, argv: list[str], description: dict[str, Any]) -
         "selection": plan.selection.to_dict(),
         "video": plan.output.video,
         "workers": plan.executor.workers,
+        "batch": plan.executor.batch,
         "task_fingerprints": dict(plan.fingerprints),
         "package_versions": package_versions(),
         "git_commit": git_commit(),
@@ -99,7 +100,14 @@ def _open_run(plan: RunPlan, argv: list[str], description: dict[str, Any]) -> _S
     info = copy.deepcopy(dict(plan.resumed)) if plan.resumed is not None else None
     info = info or _new_run_info(plan, argv, description)
     workers = plan.executor.workers
-    session = {"started_at": utc_now(), "command_line": argv, "workers": workers, "ended_at": None}
+    batch = plan.executor.batch
+    session = {
+        "started_at": utc_now(),
+        "command_line": argv,
+        "workers": workers,
+        "batch": batch,
+        "ended_at": None,
+    }
     info["sessions"].append(session)
     info["status"] = "running"
     recorder.write_run_json(info)
@@ -234,6 +242,7 @@ def run_session(
         run_dir=str(run.recorder.run_dir),
         policy_builder=policy_builder,
         dataset=plan.dataset,
+        batch=plan.executor.batch,
     )
     if plan.dataset is not None:  # a dataset is only recorded by a fresh run, so `todo` is every episode
         run.dataset = DatasetSink(plan.dataset, todo, fps=todo[0].control_freq if todo else 15)

@@ -8,7 +8,7 @@ on CPU) and, only when it failed, re-runs the same deterministic episode with ca
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ import numpy as np
 
 from evals.dataset.options import DatasetOptions
 from evals.runner.backend import EnvBackend
+from evals.runner.batched import BatchedEpisodes
 from evals.runner.env_cache import EnvCache
 from evals.runner.episode import EpisodeResult, run_episode
 from evals.runner.plan import VIDEO_MODES, PolicySpec
@@ -41,6 +42,7 @@ class JobConfig:
     run_dir: str | None = None  # videos go to <run_dir>/videos/; None disables writing them
     policy_builder: Callable[..., Any] = build_policy_factory
     dataset: DatasetOptions | None = None  # `--dataset`: render its cameras, return each episode's recording
+    batch: int = 1  # `--batch`: episodes run side by side in this worker, their due chunks in one policy call
 
 
 def trajectories_match(a: EpisodeResult, b: EpisodeResult) -> bool:
@@ -64,13 +66,28 @@ class EpisodeWorker:
         )
         self.cache = EnvCache(config.backend)
         self.replay_mismatches = 0
+        self._batched: BatchedEpisodes | None = None  # built on the first `run_batched`
+
+    def _records_video(self, spec: EpisodeSpec) -> bool:
+        """`--video all`: render the video's cameras from the start."""
+        return self.config.video == "all" and bool(spec.cameras) and self.config.run_dir is not None
 
     def _run(self, spec: EpisodeSpec) -> EpisodeResult:
-        mode, dataset = self.config.video, self.config.dataset
-        if mode == "all" and spec.cameras and self.config.run_dir is not None:
-            return run_episode(spec, self.factory, record_video=True, env_cache=self.cache, dataset=dataset)
-        result = run_episode(spec, self.factory, record_video=False, env_cache=self.cache, dataset=dataset)
-        if mode != "failures" or not result.failed or not spec.cameras or self.config.run_dir is None:
+        record = self._records_video(spec)
+        result = run_episode(
+            spec, self.factory, record_video=record, env_cache=self.cache, dataset=self.config.dataset
+        )
+        return result if record else self._failure_video(spec, result)
+
+    def _failure_video(self, spec: EpisodeSpec, result: EpisodeResult) -> EpisodeResult:
+        """Keep frames only for `--video failures` of a failed episode; re-run it with cameras when the
+        policy rendered none (state-only policies)."""
+        if (
+            self.config.video != "failures"
+            or not result.failed
+            or not spec.cameras
+            or self.config.run_dir is None
+        ):
             result.frames = None
         elif not result.frames:  # state-only policy: nothing was rendered, re-run with cameras
             replay = run_episode(spec, self.factory, record_video=True, env_cache=self.cache)
@@ -86,7 +103,22 @@ class EpisodeWorker:
     def run(self, spec: EpisodeSpec) -> EpisodeResult:
         """Run one episode; write its video if it has frames; return it without frames (with its dataset
         recording, if any: the driver writes the dataset)."""
-        result = self._run(spec)
+        return self._written(self._run(spec))
+
+    def run_batched(self, specs: Iterable[EpisodeSpec]) -> Iterator[EpisodeResult]:
+        """Run `specs` `config.batch` at a time (continuous batching, see `evals.runner.batched`), reading
+        the next spec only when a slot frees; yield each result as `run` returns it, in completion order."""
+        if self._batched is None:
+            caches = [EnvCache(self.config.backend) for _ in range(self.config.batch)]
+            self._batched = BatchedEpisodes(self.factory, caches, self.config.dataset)
+        for result in self._batched.run(specs, self._records_video):
+            if not self._records_video(result.spec):
+                result = self._failure_video(result.spec, result)
+            yield self._written(result)
+
+    def _written(self, result: EpisodeResult) -> EpisodeResult:
+        """Write the result's video if it has frames; return it without frames."""
+        spec = result.spec
         result.row["video"] = ""
         if result.frames:
             rel = f"videos/{spec.name}.mp4"
@@ -102,8 +134,14 @@ class EpisodeWorker:
         result.frames = None
         return result
 
-    def close(self) -> None:
+    def close_envs(self) -> None:
+        """Close every env this worker holds."""
         self.cache.close()
+        for cache in self._batched.caches if self._batched is not None else ():
+            cache.close()
+
+    def close(self) -> None:
+        self.close_envs()
         close = getattr(self.factory, "close", None)
         if close is not None:
             close()

@@ -2,7 +2,9 @@
 
 Policies come from the same registry as ``python -m evals.run --policy`` (``evals.policies.registry``); those
 that need no simulator env are servable (``zero``, ``random``, ``dreamzero``), built for ``--action-space``
-on a Panda. Policy settings are ``--policy-opt KEY=VALUE`` (e.g. ``config=tiny``, ``seed=3``).
+on a Panda. Policy settings are ``--policy-opt KEY=VALUE`` (e.g. ``config=tiny``, ``seed=3``, ``dtype=bfloat16``,
+``mesh=data:1,model:8``). ``--distributed`` serves a model sharded over a multi-host slice
+(:mod:`evals.serve.lockstep`).
 
 Exit codes: 0 after a clean shutdown (SIGINT / SIGTERM), 2 for usage errors (bad flag, unknown or unservable
 policy, bad option, missing checkpoint, unavailable model), 1 if the server fails (e.g. the port is taken).
@@ -19,6 +21,7 @@ import sys
 from evals.policies.baselines import ActionSpec
 from evals.policies.options import PolicyOptionError, parse_policy_opts
 from evals.policies.registry import PolicySpecError, build_served, parse, servable_names
+from evals.serve import lockstep
 from evals.serve.server import REPLY_FORMATS, PolicyServer
 
 ACTION_SPACES = ("joint_position", "joint_velocity", "cartesian_velocity")
@@ -38,8 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--policy-opt",
         action="append",
         metavar="KEY=VALUE",
-        help="policy option, repeatable: dreamzero config=<name> (default tiny) and seed=<int> (model seed, "
-        "default 0); random seed=<int> (every session replays the same sequence, default 0)",
+        help="policy option, repeatable: dreamzero config=<name> (default tiny), seed=<int> (model seed, "
+        "default 0), dtype=float32|bfloat16, mesh=data:D,model:M; random seed=<int> (every session replays "
+        "the same sequence, default 0)",
     )
     parser.add_argument(
         "--action-space",
@@ -54,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="dict",
         choices=REPLY_FORMATS,
         help="reply shape: 'dict' = {'actions': (N, d), ...} as openpi; 'array' = bare (N, d) as RoboArena",
+    )
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="multi-host slice: call jax.distributed.initialize(); run this same command on every host; "
+        "host 0 serves clients, the others run each model step in lockstep with it (see evals/serve/lockstep.py)",
     )
     parser.add_argument("--log-level", default="INFO", help="logging level (default: INFO)")
     return parser
@@ -82,15 +92,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         choice = parse(args.policy, args.checkpoint, parse_policy_opts(args.policy_opt))
+        if args.distributed and choice.name != "dreamzero":
+            raise PolicySpecError(
+                "--distributed serves --policy dreamzero only (other policies need no slice)"
+            )
+        rank = lockstep.init_distributed() if args.distributed else 0
         policy = build_served(choice, ActionSpec.default(args.action_space))
     except (PolicySpecError, PolicyOptionError) as err:
         print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
         return 2
+    if rank != 0:
+        lockstep.follow(policy)  # until host 0 shuts down
+        return 0
+    served = lockstep.LockstepLeader(policy) if args.distributed else policy
     try:
-        asyncio.run(_serve(PolicyServer(policy, host=args.host, port=args.port, reply=args.reply)))
+        asyncio.run(_serve(PolicyServer(served, host=args.host, port=args.port, reply=args.reply)))
     except OSError as err:
         print(f"error: cannot serve on {args.host}:{args.port}: {err}", file=sys.stderr)
         return 1
+    finally:
+        if args.distributed:
+            served.stop()
     return 0
 
 

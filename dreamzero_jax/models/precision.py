@@ -1,0 +1,62 @@
+"""Inference precision of the DiT: float32 (the reference) or bfloat16 as upstream runs it.
+
+Upstream runs the Wan DiT with bf16 weights under ``autocast(bfloat16)``, and forces float32 where it
+matters: the time embedding and its 6-way projection, every modulation/gating and residual add, the
+output head (``autocast(float32)`` blocks) and the norms' statistics; the scheduler works on float32
+latents. :func:`set_dit_precision` mirrors that on an NNX model in place:
+
+* every ``nnx.Linear`` except those in :data:`FLOAT32_MODULES` stores its kernel/bias in bfloat16 and
+  computes in bfloat16 (``Linear.dtype``: inputs are cast like autocast does), so attention, the FFN,
+  the text and image projections are bf16 matmuls and their outputs bf16;
+* everything else (norm weights, modulation tables, time embedding + projection, head, the 3-D patch
+  embedding and the small category-specific action/state MLPs) stays float32; a bf16 branch output
+  times a float32 gate promotes to float32, so the residual stream stays float32 as upstream's.
+
+The patch embedding (a 36-channel conv) and the action modules are bf16 upstream too; keeping them
+float32 costs < 0.1 % of the weights and keeps the action path at reference precision.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from flax import nnx
+
+PRECISIONS = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+# top-level DiT submodules whose Linears stay float32 (upstream: autocast(float32) blocks)
+FLOAT32_MODULES = ("time_embedding", "time_projection", "head")
+
+
+def _linears(model: nnx.Module):
+    for path, node in nnx.iter_graph(model):
+        if isinstance(node, nnx.Linear):
+            yield tuple(str(p) for p in path), node
+
+
+def _cast_params(model: nnx.Module, dtype) -> None:
+    for _, var in nnx.iter_graph(model):
+        if isinstance(var, nnx.Param) and jnp.issubdtype(var.get_value().dtype, jnp.floating):
+            var.set_value(var.get_value().astype(dtype))
+
+
+def set_dit_precision(model: nnx.Module, precision: str) -> nnx.Module:
+    """Set the DiT ``model``'s parameter and compute dtypes for ``precision`` (in place; returned).
+
+    ``float32`` undoes a previous ``bfloat16`` (and upcasts a bf16-stored checkpoint)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
+    _cast_params(model, jnp.float32)
+    if precision == "float32":
+        for _, linear in _linears(model):
+            linear.dtype = None
+        return model
+    for path, linear in _linears(model):
+        if path[0] in FLOAT32_MODULES:
+            continue
+        linear.dtype = jnp.bfloat16
+        _cast_params(linear, jnp.bfloat16)
+    return model
+
+
+def kv_cache_dtype(precision: str):
+    """The KV cache dtype that goes with ``precision`` (upstream caches bf16 keys/values)."""
+    return PRECISIONS[precision]

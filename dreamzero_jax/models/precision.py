@@ -32,6 +32,12 @@ def _linears(model: nnx.Module):
             yield tuple(str(p) for p in path), node
 
 
+def bf16_linears(model: nnx.Module) -> list[str]:
+    """Dot-joined paths of the Linears that store and compute in bfloat16 under ``bfloat16`` precision
+    (works on abstract models too: the planner counts bytes with it)."""
+    return [".".join(path) for path, _ in _linears(model) if path[0] not in FLOAT32_MODULES]
+
+
 def _cast_params(model: nnx.Module, dtype) -> None:
     for _, var in nnx.iter_graph(model):
         if isinstance(var, nnx.Param) and jnp.issubdtype(var.get_value().dtype, jnp.floating):
@@ -49,8 +55,9 @@ def set_dit_precision(model: nnx.Module, precision: str) -> nnx.Module:
         for _, linear in _linears(model):
             linear.dtype = None
         return model
+    chosen = set(bf16_linears(model))
     for path, linear in _linears(model):
-        if path[0] in FLOAT32_MODULES:
+        if ".".join(path) not in chosen:
             continue
         linear.dtype = jnp.bfloat16
         _cast_params(linear, jnp.bfloat16)

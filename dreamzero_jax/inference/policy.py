@@ -35,7 +35,7 @@ from dreamzero_jax.inference.components import Components, build_components
 from dreamzero_jax.inference.encoders import TextEncoder, image_encoder, vae_encoder
 from dreamzero_jax.inference.frames import DROID_CAMERAS, FrameBuffer, block_clip, reset_image
 from dreamzero_jax.inference.sampler import ChunkInputs, ChunkSampler, Conditioning, SamplerConfig
-from dreamzero_jax.models.precision import kv_cache_dtype, set_dit_precision
+from dreamzero_jax.models.precision import PRECISIONS, kv_cache_dtype, set_dit_precision
 from dreamzero_jax.normalization import NormStats, default_stats
 from dreamzero_jax.sharding import mesh_from_spec, shard_model
 from dreamzero_jax.views import to_signed_unit
@@ -143,6 +143,8 @@ class DreamZeroPolicy:
         cache_policy = overrides.pop("cache_policy", "kv")
         precision = overrides.pop("dtype", "float32")
         mesh = overrides.pop("mesh", None)
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown dtype {precision!r}; valid: {', '.join(PRECISIONS)}")
         model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
         dit_fields = {f.name for f in dataclasses.fields(type(config.dit))}
         unknown = set(overrides) - model_fields - dit_fields

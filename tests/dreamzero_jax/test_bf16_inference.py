@@ -91,3 +91,27 @@ def test_bf16_stores_matmul_weights_in_bf16_and_keeps_upstreams_float32_modules(
     assert dtypes["blocks.0.self_attn.norm_q.weight"] == jnp.float32
     set_dit_precision(model, "float32")  # undone: every parameter float32 again
     assert {x.dtype for x in jax.tree.leaves(nnx.state(model, nnx.Param))} == {jnp.dtype(jnp.float32)}
+
+
+def test_policy_dtype_option_is_checked_before_building():
+    from dreamzero_jax.inference import DreamZeroPolicy
+
+    with pytest.raises(ValueError, match="unknown dtype 'float16'"):
+        DreamZeroPolicy.from_config("tiny", dtype="float16")
+
+
+@pytest.mark.slow  # builds and runs the tiny policy (~1 min on a shared CPU)
+def test_policy_dtype_bfloat16_runs_a_bf16_dit_with_a_bf16_kv_cache():
+    from dreamzero_jax.inference import DreamZeroPolicy
+    from dreamzero_jax.inference.frames import DROID_CAMERAS
+
+    policy = DreamZeroPolicy.from_config("tiny", seed=0, dtype="bfloat16")
+    assert policy.metadata["config"]["dtype"] == "bfloat16"
+    assert policy.params["blocks"][0]["ffn"]["fc1"]["kernel"][...].dtype == jnp.bfloat16
+    rng = np.random.default_rng(0)
+    obs = {k: rng.integers(0, 256, (90, 160, 3), dtype=np.uint8) for k in DROID_CAMERAS}
+    obs |= {"joint_position": rng.normal(0, 0.5, 7), "gripper_position": np.array([0.2]), "prompt": "lift"}
+    policy.reset("lift")
+    out = policy.infer(obs)
+    assert np.isfinite(out["actions"]).all() and out["actions"].dtype == np.float32
+    assert policy.session.cache.k.dtype == jnp.bfloat16

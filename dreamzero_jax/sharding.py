@@ -106,6 +106,19 @@ def shard_state(state: nnx.State, mesh: Mesh, rules=DIT_PARTITION_RULES) -> nnx.
     )
 
 
+def sharded_abstract(state: nnx.State, mesh: Mesh, rules=DIT_PARTITION_RULES) -> nnx.State:
+    """``state`` (arrays or ShapeDtypeStructs) as ShapeDtypeStructs carrying their NamedSharding on ``mesh``:
+    a restore target that places every shard straight on its device."""
+    return jax.tree_util.tree_map_with_path(
+        lambda p, x: jax.ShapeDtypeStruct(
+            x.shape,
+            x.dtype,
+            sharding=NamedSharding(mesh, spec_for(_path_str(p), tuple(x.shape), mesh, rules)),
+        ),
+        state,
+    )
+
+
 def shard_model(model: nnx.Module, mesh: Mesh, rules=DIT_PARTITION_RULES) -> nnx.Module:
     """Place ``model``'s parameters on ``mesh`` in place (and return it)."""
     nnx.update(model, shard_state(nnx.state(model), mesh, rules))

@@ -155,10 +155,11 @@ class DreamZeroPolicy:
             config, dit=dit, **{k: v for k, v in overrides.items() if k in model_fields}
         )
         stats = NormStats.load(checkpoint) if checkpoint is not None else default_stats()
-        components = build_components(config, checkpoint, seed)
+        device_mesh = None if mesh is None else mesh_from_spec(mesh)
+        components = build_components(config, checkpoint, seed, dit_mesh=device_mesh)
         set_dit_precision(components.dit, precision)
-        if mesh is not None:
-            shard_model(components.dit, mesh_from_spec(mesh))
+        if device_mesh is not None:  # random weights; restored ones already sit in their shards
+            shard_model(components.dit, device_mesh)
         policy = cls(config, components, stats, seed=seed, cache_policy=cache_policy, precision=precision)
         policy.metadata["config"]["checkpoint"] = None if checkpoint is None else str(checkpoint)
         policy.metadata["config"]["mesh"] = mesh

@@ -38,29 +38,32 @@ def bf16_linears(model: nnx.Module) -> list[str]:
     return [".".join(path) for path, _ in _linears(model) if path[0] not in FLOAT32_MODULES]
 
 
-def _cast_params(model: nnx.Module, dtype) -> None:
-    for _, var in nnx.iter_graph(model):
-        if isinstance(var, nnx.Param) and jnp.issubdtype(var.get_value().dtype, jnp.floating):
-            var.set_value(var.get_value().astype(dtype))
+def _cast(var: nnx.Param, dtype) -> None:
+    value = var.get_value()
+    if jnp.issubdtype(value.dtype, jnp.floating) and value.dtype != dtype:
+        var.set_value(value.astype(dtype))  # each leaf once, straight to its dtype (keeps its sharding)
 
 
 def set_dit_precision(model: nnx.Module, precision: str) -> nnx.Module:
     """Set the DiT ``model``'s parameter and compute dtypes for ``precision`` (in place; returned).
 
-    ``float32`` undoes a previous ``bfloat16`` (and upcasts a bf16-stored checkpoint)."""
+    ``float32`` undoes a previous ``bfloat16`` (and upcasts a bf16-stored checkpoint); a bf16-stored
+    checkpoint loaded for ``bfloat16`` keeps its bf16 matmul weights without a round trip."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
-    _cast_params(model, jnp.float32)
-    if precision == "float32":
-        for _, linear in _linears(model):
-            linear.dtype = None
-        return model
-    chosen = set(bf16_linears(model))
+    chosen = set(bf16_linears(model)) if precision == "bfloat16" else set()
+    in_bf16: set[int] = set()
     for path, linear in _linears(model):
-        if ".".join(path) not in chosen:
-            continue
-        linear.dtype = jnp.bfloat16
-        _cast_params(linear, jnp.bfloat16)
+        bf16 = ".".join(path) in chosen
+        linear.dtype = jnp.bfloat16 if bf16 else None
+        if bf16:
+            for _, var in nnx.iter_graph(linear):
+                if isinstance(var, nnx.Param):
+                    _cast(var, jnp.bfloat16)
+                    in_bf16.add(id(var))
+    for _, var in nnx.iter_graph(model):
+        if isinstance(var, nnx.Param) and id(var) not in in_bf16:
+            _cast(var, jnp.float32)
     return model
 
 

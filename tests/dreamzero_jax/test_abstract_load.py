@@ -57,3 +57,17 @@ def test_peak_host_memory_of_a_load_stays_near_the_checkpoint_size(tmp_path):
     assert extra <= 2.0 * report["bytes"], (
         f"load added {extra / 1e6:.0f} MB for {report['bytes'] / 1e6:.0f} MB"
     )
+
+
+def test_load_with_a_mesh_reads_each_parameter_into_its_shards(tmp_path):
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "JAX_PLATFORMS": "cpu",
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
+    }
+    worker = Path(__file__).with_name("_sharded_load_worker.py")
+    done = subprocess.run(
+        [sys.executable, str(worker), str(tmp_path / "dit")], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stdout + done.stderr[-3000:]

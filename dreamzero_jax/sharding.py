@@ -45,6 +45,32 @@ def make_mesh(data: int = 1, model: int | None = None, devices=None) -> Mesh:
     return Mesh(devices.reshape(data, model), (DATA, MODEL))
 
 
+def parse_mesh(text: str) -> dict[str, int]:
+    """``"data:1,model:8"`` (or ``model=8``; a missing axis is 1) -> ``{"data": 1, "model": 8}``.
+
+    ValueError (one line) for unknown axes, repeated axes or sizes below 1."""
+    sizes = {DATA: 1, MODEL: 1}
+    seen: set[str] = set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, size = part.replace("=", ":").partition(":")
+        name = name.strip()
+        if not sep or name not in sizes or name in seen or not size.strip().isdigit() or int(size) < 1:
+            raise ValueError(
+                f"mesh {text!r}: write axis:size pairs over {DATA!r}, {MODEL!r}, e.g. data:1,model:8"
+            )
+        seen.add(name)
+        sizes[name] = int(size)
+    if not seen:
+        raise ValueError(f"mesh {text!r} names no axis; e.g. data:1,model:8")
+    return sizes
+
+
+def mesh_from_spec(text: str, devices=None) -> Mesh:
+    """The ('data', 'model') mesh a ``parse_mesh`` spec describes, over ``devices`` (default: all)."""
+    sizes = parse_mesh(text)
+    return make_mesh(sizes[DATA], sizes[MODEL], devices)
+
+
 def _path_str(path) -> str:
     keys = [getattr(k, "key", getattr(k, "idx", None)) for k in path]
     return ".".join(str(k) for k in keys if k is not None)
@@ -75,6 +101,19 @@ def shard_state(state: nnx.State, mesh: Mesh, rules=DIT_PARTITION_RULES) -> nnx.
     return jax.tree_util.tree_map_with_path(
         lambda p, x: jax.device_put(
             x, NamedSharding(mesh, spec_for(_path_str(p), tuple(x.shape), mesh, rules))
+        ),
+        state,
+    )
+
+
+def sharded_abstract(state: nnx.State, mesh: Mesh, rules=DIT_PARTITION_RULES) -> nnx.State:
+    """``state`` (arrays or ShapeDtypeStructs) as ShapeDtypeStructs carrying their NamedSharding on ``mesh``:
+    a restore target that places every shard straight on its device."""
+    return jax.tree_util.tree_map_with_path(
+        lambda p, x: jax.ShapeDtypeStruct(
+            x.shape,
+            x.dtype,
+            sharding=NamedSharding(mesh, spec_for(_path_str(p), tuple(x.shape), mesh, rules)),
         ),
         state,
     )

@@ -14,6 +14,7 @@ from dreamzero_jax.checkpoint.policy_dir import (
     export_policy,
     read_image_features,
     read_model_config,
+    write_policy_files,
 )
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "read_model_config",
     "restore_state",
     "save_state",
+    "write_policy_files",
 ]

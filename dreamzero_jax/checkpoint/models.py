@@ -13,12 +13,14 @@ from pathlib import Path
 import jax
 from flax import nnx
 from jax._src.interpreters import partial_eval as pe
+from jax.sharding import Mesh
 
 from dreamzero_jax.checkpoint.orbax_io import restore_state
 from dreamzero_jax.models.clip import CLIPVision
 from dreamzero_jax.models.dit import CausalWanDiT
 from dreamzero_jax.models.t5 import UMT5Encoder
 from dreamzero_jax.models.vae import WanVAE
+from dreamzero_jax.sharding import sharded_abstract
 
 MODEL_CLASSES: dict[str, type[nnx.Module]] = {
     "dit": CausalWanDiT,
@@ -57,9 +59,11 @@ def abstract_model(name: str, config, seed: int = 0) -> nnx.Module:
         return nnx.eval_shape(lambda: build_model(name, config, nnx.Rngs(seed)))
 
 
-def load_model(name: str, config, directory: str | Path) -> nnx.Module:
+def load_model(name: str, config, directory: str | Path, mesh: Mesh | None = None) -> nnx.Module:
     """Component ``name`` with its parameters restored from the orbax ``directory``; no initialiser runs.
 
+    With ``mesh`` every parameter is read straight into its shards on the mesh (partition rules of
+    :mod:`dreamzero_jax.sharding`), in its stored dtype, so no device ever holds the whole model.
     Non-parameter variables (if a module has any) are not in the checkpoint; they must not exist, so a
     module that grows one fails loudly here instead of running with ShapeDtypeStruct leaves.
     """
@@ -69,4 +73,6 @@ def load_model(name: str, config, directory: str | Path) -> nnx.Module:
         raise ValueError(
             f"{name}: {len(leftover)} non-parameter variables cannot be restored from a checkpoint"
         )
-    return nnx.merge(graphdef, restore_state(directory, params))
+    if mesh is None:
+        return nnx.merge(graphdef, restore_state(directory, params))
+    return nnx.merge(graphdef, restore_state(directory, sharded_abstract(params, mesh), placed=True))

@@ -65,9 +65,25 @@ def export_policy(
     out.mkdir(parents=True, exist_ok=True)
     for name, state in states.items():
         save_state(out / name, state, dtype=dtype)
-    stats.save(out / STATS_FILE)
+    return write_policy_files(out, config, stats, image_features)
+
+
+def write_policy_files(
+    out_dir: str | Path,
+    config: ModelConfig,
+    stats: NormStats | None,
+    image_features: np.ndarray | None = None,
+) -> Path:
+    """Write the non-weight files of the layout (config, statistics when given, image features when given).
+
+    :func:`export_policy` calls it after saving in-memory states; the converter calls it after streaming
+    each component to disk, so both write the same layout."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if stats is not None:
+        stats.save(out / STATS_FILE)
     if image_features is not None:
-        np.save(out / IMAGE_FEATURES_FILE, image_features)
+        np.save(out / IMAGE_FEATURES_FILE, np.asarray(image_features, np.float32))
     (out / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=1) + "\n")
     return out
 

@@ -1,10 +1,14 @@
 """Convert an original DreamZero PyTorch checkpoint (safetensors) to orbax NNX states.
 
     python -m dreamzero_jax.convert --input <file.safetensors | index.json | dir> --output <dir>
-        [--config tiny|droid_14b|bench] [--components dit,vae,t5,clip] [--dtype float32|bfloat16] [--dry-run]
+        [--config tiny|droid_14b|bench] [--components dit,vae,t5,clip] [--dtype float32|bfloat16]
+        [--stats normalization.json] [--dry-run]
 
-Writes ``<output>/<component>/`` (an orbax checkpoint of the component's ``nnx.Param`` state) and
-``<output>/manifest.json``. ``--dry-run`` only checks names and shapes against the config, built
+Writes the inference checkpoint layout of :mod:`dreamzero_jax.checkpoint.policy_dir` (the one training
+exports too): ``<output>/<component>/`` (an orbax checkpoint of the component's ``nnx.Param`` state),
+``<output>/model_config.json``, ``<output>/normalization.json`` (from ``--stats``), plus
+``<output>/manifest.json`` (what was converted from where). Components may be converted in several runs
+into one output directory; a note lists what the policy still lacks. ``--dry-run`` only checks names and shapes against the config, built
 abstractly, so it works for ``droid_14b`` without allocating anything.
 
 Exit codes: 0 success; 1 missing, unexpected or shape-mismatched keys; 2 usage or input errors.
@@ -20,11 +24,13 @@ from pathlib import Path
 
 from dreamzero_jax.checkpoint.models import abstract_model
 from dreamzero_jax.checkpoint.orbax_io import DTYPES, save_state
+from dreamzero_jax.checkpoint.policy_dir import write_policy_files
 from dreamzero_jax.configs import config_names, get_config
 from dreamzero_jax.convert.apply import ConversionReport, load_streaming, param_table, plan, route
 from dreamzero_jax.convert.components import RULES_MODULES
 from dreamzero_jax.convert.lora import fold_lora
 from dreamzero_jax.convert.safetensors_io import CheckpointError, CheckpointReader
+from dreamzero_jax.normalization import STATS_FILE, NormStats
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE = 0, 1, 2
 MAX_LISTED = 20  # problem lines printed per component
@@ -63,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="lora_alpha / rank used to fold PEFT LoRA adapters into their base weights, for checkpoints "
         "that carry them (DreamZero's LoRA configs use alpha = rank = 4, i.e. 1.0)",
+    )
+    p.add_argument(
+        "--stats",
+        help=f"state/action statistics ({STATS_FILE} format: state/action min/max) to write beside the "
+        "weights; the policy needs them to (de)normalise",
     )
     p.add_argument(
         "--dry-run",
@@ -118,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     except CheckpointError as e:
         raise UsageError(str(e)) from None
     components, explicit = _selected(args, config)
+    stats = None if args.dry_run else _load_stats(args.stats)
     # route with every available component so other components' tensors are not called unexpected
     shard_of = {n: info.shard for n, info in reader.infos().items()}
     routed, unrouted = route(names, _available_components(config), shard_of)
@@ -156,7 +168,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"      wrote {out}")
     if not args.dry_run and status == EXIT_OK:
         Path(args.output, "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+        write_policy_files(args.output, config, stats)
+        _note_incomplete(Path(args.output), config)
     return status
+
+
+def _load_stats(path: str | None) -> NormStats | None:
+    if path is None:
+        return None
+    try:
+        return NormStats.load(path)
+    except (OSError, ValueError, KeyError) as e:
+        raise UsageError(f"--stats {path}: not a {STATS_FILE} with state/action min/max ({e})") from None
+
+
+def _note_incomplete(out: Path, config) -> None:
+    """Say what the output still lacks before ``--checkpoint`` can load it (other runs may add it)."""
+    missing = [c for c in _available_components(config) if not (out / c).is_dir()]
+    if not (out / STATS_FILE).is_file():
+        missing.append(f"{STATS_FILE} (pass --stats)")
+    if missing:
+        print(f"note: {out} is not yet a complete policy checkpoint; missing: {', '.join(missing)}")
 
 
 def main(argv: list[str] | None = None) -> int:

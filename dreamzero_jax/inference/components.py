@@ -44,7 +44,7 @@ def random_image_features(seed: int) -> np.ndarray:
     return np.asarray(jax.random.normal(jax.random.key(seed), (1, CLIP_TOKENS, CLIP_DIM)))
 
 
-def _restore(config: ModelConfig, checkpoint: Path) -> dict[str, Any]:
+def _restore(config: ModelConfig, checkpoint: Path, dit_mesh=None) -> dict[str, Any]:
     built = {}
     for name in COMPONENT_NAMES:
         cfg = config.component(name)
@@ -55,12 +55,16 @@ def _restore(config: ModelConfig, checkpoint: Path) -> dict[str, Any]:
             raise FileNotFoundError(
                 f"checkpoint {checkpoint} has no {name}/ directory (run dreamzero_jax.convert)"
             )
-        built[name] = load_model(name, cfg, checkpoint / name)
+        built[name] = load_model(name, cfg, checkpoint / name, mesh=dit_mesh if name == "dit" else None)
     return built
 
 
-def build_components(config: ModelConfig, checkpoint: str | Path | None, seed: int) -> Components:
-    """Every component of ``config``: random (``checkpoint`` None, with a warning) or restored."""
+def build_components(
+    config: ModelConfig, checkpoint: str | Path | None, seed: int, dit_mesh=None
+) -> Components:
+    """Every component of ``config``: random (``checkpoint`` None, with a warning) or restored.
+
+    ``dit_mesh``: restore the DiT's parameters straight into their shards on this mesh."""
     if checkpoint is None:
         rngs = nnx.Rngs(seed)
         built = {
@@ -73,7 +77,7 @@ def build_components(config: ModelConfig, checkpoint: str | Path | None, seed: i
         features = random_image_features(seed) if needs_image_stand_in(config) else None
     else:
         checkpoint = Path(checkpoint)
-        built = _restore(config, checkpoint)
+        built = _restore(config, checkpoint, dit_mesh)
         features = read_image_features(checkpoint) if needs_image_stand_in(config) else None
         if needs_image_stand_in(config) and features is None:
             # converted real checkpoints of configs whose image encoder cannot feed the DiT (tiny)

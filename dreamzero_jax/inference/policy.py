@@ -35,7 +35,9 @@ from dreamzero_jax.inference.components import Components, build_components
 from dreamzero_jax.inference.encoders import TextEncoder, image_encoder, vae_encoder
 from dreamzero_jax.inference.frames import DROID_CAMERAS, FrameBuffer, block_clip, reset_image
 from dreamzero_jax.inference.sampler import ChunkInputs, ChunkSampler, Conditioning, SamplerConfig
+from dreamzero_jax.models.precision import PRECISIONS, kv_cache_dtype, set_dit_precision
 from dreamzero_jax.normalization import NormStats, default_stats
+from dreamzero_jax.sharding import mesh_from_spec, shard_model
 from dreamzero_jax.views import to_signed_unit
 
 ACTION_DIM = 8  # DROID: 7 joint positions + gripper
@@ -78,9 +80,17 @@ class DreamZeroPolicy:
     """See the module docstring. Build with :meth:`from_config`."""
 
     def __init__(
-        self, config: ModelConfig, components: Components, stats: NormStats, *, seed: int, cache_policy="kv"
+        self,
+        config: ModelConfig,
+        components: Components,
+        stats: NormStats,
+        *,
+        seed: int,
+        cache_policy="kv",
+        precision: str = "float32",
     ):
         self.config, self.stats, self.seed = config, stats, int(seed)
+        self.kv_dtype = kv_cache_dtype(precision)  # the DiT's precision is set on components.dit
         dit = config.dit
         self.compiles = CompileCounter()
         sampler_cfg = SamplerConfig(
@@ -112,6 +122,7 @@ class DreamZeroPolicy:
                 "dit_cache": config.dit_cache,
                 "num_inference_steps": config.num_inference_steps,
                 "cache_policy": cache_policy,
+                "dtype": precision,
             },
         }
         self.reset("")
@@ -125,9 +136,15 @@ class DreamZeroPolicy:
         ``config_name`` defaults to the checkpoint's recorded config (``tiny`` for random weights); naming
         another config than the checkpoint's raises :class:`CheckpointError`. ``overrides``: ModelConfig
         fields (``cfg_scale``, ``dit_cache``, ...), DiTConfig fields (``max_chunk_size``, ...) and
-        ``cache_policy`` (``kv`` | ``recompute``)."""
+        ``cache_policy`` (``kv`` | ``recompute``). ``dtype``: ``float32`` (default, the reference) or
+        ``bfloat16`` (:mod:`dreamzero_jax.models.precision`); ``mesh``: a ``data:D,model:M`` spec whose DiT
+        parameters are sharded by :mod:`dreamzero_jax.sharding` (single host; None: one device)."""
         config = resolve_config(config_name, checkpoint)
         cache_policy = overrides.pop("cache_policy", "kv")
+        precision = overrides.pop("dtype", "float32")
+        mesh = overrides.pop("mesh", None)
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown dtype {precision!r}; valid: {', '.join(PRECISIONS)}")
         model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
         dit_fields = {f.name for f in dataclasses.fields(type(config.dit))}
         unknown = set(overrides) - model_fields - dit_fields
@@ -138,10 +155,14 @@ class DreamZeroPolicy:
             config, dit=dit, **{k: v for k, v in overrides.items() if k in model_fields}
         )
         stats = NormStats.load(checkpoint) if checkpoint is not None else default_stats()
-        policy = cls(
-            config, build_components(config, checkpoint, seed), stats, seed=seed, cache_policy=cache_policy
-        )
+        device_mesh = None if mesh is None else mesh_from_spec(mesh)
+        components = build_components(config, checkpoint, seed, dit_mesh=device_mesh)
+        set_dit_precision(components.dit, precision)
+        if device_mesh is not None:  # random weights; restored ones already sit in their shards
+            shard_model(components.dit, device_mesh)
+        policy = cls(config, components, stats, seed=seed, cache_policy=cache_policy, precision=precision)
         policy.metadata["config"]["checkpoint"] = None if checkpoint is None else str(checkpoint)
+        policy.metadata["config"]["mesh"] = mesh
         return policy
 
     # ---- episode state ---------------------------------------------------------------------------
@@ -201,7 +222,7 @@ class DreamZeroPolicy:
             jax.block_until_ready(ys)
             timing["vae"] = _ms(t0)
             self.cond = Conditioning(context, clip, ys)
-            self.session = self.sampler.new_session(latents.shape[2:4])
+            self.session = self.sampler.new_session(latents.shape[2:4], self.kv_dtype)
             fill_start = 0
         else:
             t0 = time.perf_counter()

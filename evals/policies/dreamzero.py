@@ -40,7 +40,34 @@ def default_checkpoint() -> str:
     return str(path)
 
 
-def build_model(*, config_name: str | None, checkpoint: str | None, seed: int) -> Any:
+DTYPES = ("float32", "bfloat16")
+
+
+def check_placement(dtype: str, mesh: str | None) -> None:
+    """ValueError (one line) unless ``dtype`` is known and ``mesh`` fits this host's devices."""
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if mesh is None:
+        return
+    import jax
+
+    from dreamzero_jax.sharding import parse_mesh
+
+    sizes = parse_mesh(mesh)
+    if sizes["data"] * sizes["model"] != jax.device_count():
+        raise ValueError(
+            f"mesh {mesh!r} needs {sizes['data'] * sizes['model']} devices; this host has {jax.device_count()}"
+        )
+
+
+def build_model(
+    *,
+    config_name: str | None,
+    checkpoint: str | None,
+    seed: int,
+    dtype: str = "float32",
+    mesh: str | None = None,
+) -> Any:
     """The DreamZero policy object; ``checkpoint`` None means random weights (warned on stderr)."""
     from dreamzero_jax.inference import DreamZeroPolicy
 
@@ -50,7 +77,9 @@ def build_model(*, config_name: str | None, checkpoint: str | None, seed: int) -
             "(random_weights=true: results measure plumbing, not the model)",
             file=sys.stderr,
         )
-    return DreamZeroPolicy.from_config(config_name=config_name, checkpoint=checkpoint, seed=seed)
+    return DreamZeroPolicy.from_config(
+        config_name=config_name, checkpoint=checkpoint, seed=seed, dtype=dtype, mesh=mesh
+    )
 
 
 # What ``DreamZeroPolicy`` keeps per episode: ``reset`` sets all of it, ``infer`` reassigns all of it but the

@@ -108,13 +108,24 @@ class ReplayBuilder(_Stateless):
 
 class DreamZeroBuilder:
     """The model is built on first use (once per worker). Weights: ``checkpoint``, else the shipped ones,
-    else (only with ``random_weights``) random."""
+    else (only with ``random_weights``) random. ``dtype`` (float32 | bfloat16) and ``mesh``
+    (``data:D,model:M`` over this host's devices) are checked here, before any episode runs."""
 
     def __init__(
-        self, checkpoint: str | None, config: str | None = None, seed: int = 0, random_weights: bool = False
+        self,
+        checkpoint: str | None,
+        config: str | None = None,
+        seed: int = 0,
+        random_weights: bool = False,
+        dtype: str = "float32",
+        mesh: str | None = None,
     ) -> None:
         from evals.policies import dreamzero
 
+        try:
+            dreamzero.check_placement(dtype, mesh)
+        except ValueError as err:
+            raise PolicySpecError(f"policy 'dreamzero': {err}") from err
         if checkpoint is not None and not Path(checkpoint).exists():
             raise PolicySpecError(f"--checkpoint {checkpoint} does not exist")
         if checkpoint is not None and random_weights:
@@ -125,6 +136,7 @@ class DreamZeroBuilder:
             except dreamzero.DreamZeroUnavailableError as err:
                 raise PolicySpecError(str(err)) from err
         self.checkpoint, self.config, self.seed = checkpoint, config, int(seed)
+        self.dtype, self.mesh = dtype, mesh
         self._model: Any = None
 
     def _built(self) -> Any:
@@ -132,7 +144,11 @@ class DreamZeroBuilder:
 
         if self._model is None:
             self._model = dreamzero.build_model(
-                config_name=self.config, checkpoint=self.checkpoint, seed=self.seed
+                config_name=self.config,
+                checkpoint=self.checkpoint,
+                seed=self.seed,
+                dtype=self.dtype,
+                mesh=self.mesh,
             )
         return self._model
 
@@ -213,7 +229,8 @@ REGISTRY: dict[str, PolicyKind] = {
         "dreamzero",
         lambda arg, ckpt, **opt: DreamZeroBuilder(ckpt, **opt),
         takes_checkpoint=True,
-        options={"config": str, "seed": int, "random_weights": bool},
+        # dtype: float32 | bfloat16; mesh: e.g. data:1,model:8 (DiT sharded over this host's devices)
+        options={"config": str, "seed": int, "random_weights": bool, "dtype": str, "mesh": str},
         servable=True,
     ),
     "remote": PolicyKind(

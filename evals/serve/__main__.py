@@ -2,10 +2,12 @@
 
 Policies come from the same registry as ``python -m evals.run --policy`` (``evals.policies.registry``); those
 that need no simulator env are servable (``zero``, ``random``, ``dreamzero``), built for ``--action-space``
-on a Panda. Policy settings are ``--policy-opt KEY=VALUE`` (e.g. ``config=tiny``, ``seed=3``). Each client
+on a Panda. Policy settings are ``--policy-opt KEY=VALUE`` (e.g. ``config=tiny``, ``seed=3``, ``dtype=bfloat16``,
+``mesh=data:1,model:8``). Each client
 session gets its own policy state; concurrent requests are batched (``--batch-window-ms``). Chunks hold at least
 the 8 actions DROID clients execute: baselines return ``--chunk-length`` actions; a model with shorter chunks is
 refused unless ``--pad-chunks``.
+``--distributed`` serves a model sharded over a multi-host slice (:mod:`evals.serve.lockstep`).
 
 Exit codes: 0 after a clean shutdown (SIGINT / SIGTERM), 2 for usage errors (bad flag, unknown or unservable
 policy, bad option, missing checkpoint, unavailable model), 1 if the server fails (e.g. the port is taken).
@@ -30,6 +32,7 @@ from evals.policies.registry import (
     servable_names,
     served_seed,
 )
+from evals.serve import lockstep
 from evals.serve.server import REPLY_FORMATS, PolicyServer, ServeOptions
 
 ACTION_SPACES = ("joint_position", "joint_velocity", "cartesian_velocity")
@@ -49,8 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--policy-opt",
         action="append",
         metavar="KEY=VALUE",
-        help="policy option, repeatable: dreamzero config=<name> (default tiny) and seed=<int> (model seed, "
-        "default 0); random seed=<int> (every session replays the same sequence, default 0)",
+        help="policy option, repeatable: dreamzero config=<name> (default tiny), seed=<int> (model seed, "
+        "default 0), dtype=float32|bfloat16, mesh=data:D,model:M; random seed=<int> (every session replays "
+        "the same sequence, default 0)",
     )
     parser.add_argument(
         "--action-space",
@@ -98,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=5.0,
         help="how long a batch waits for concurrent requests of other sessions (default 5 ms)",
     )
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="multi-host slice: call jax.distributed.initialize(); run this same command on every host; "
+        "host 0 serves clients, the others run each model step in lockstep with it (see evals/serve/lockstep.py)",
+    )
     parser.add_argument("--log-level", default="INFO", help="logging level (default: INFO)")
     return parser
 
@@ -142,12 +152,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         choice = parse(args.policy, args.checkpoint, parse_policy_opts(args.policy_opt))
+        if args.distributed and choice.name != "dreamzero":
+            raise PolicySpecError(
+                "--distributed serves --policy dreamzero only (other policies need no slice)"
+            )
+        rank = lockstep.init_distributed() if args.distributed else 0
         spec = ActionSpec.default(args.action_space)
         sessions = build_served_sessions(choice, spec, args.max_sessions, args.chunk_length)
         check_chunks(sessions.metadata, args.pad_chunks)
     except (PolicySpecError, PolicyOptionError) as err:
         print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
         return 2
+    if rank != 0:
+        lockstep.follow(sessions)  # until host 0 shuts down
+        return 0
+    served = lockstep.LockstepLeader(sessions) if args.distributed else sessions
     options = ServeOptions(
         host=args.host,
         port=args.port,
@@ -159,10 +178,13 @@ def main(argv: list[str] | None = None) -> int:
         action_space=args.action_space,
     )
     try:
-        asyncio.run(_serve(PolicyServer(sessions, options)))
+        asyncio.run(_serve(PolicyServer(served, options)))
     except OSError as err:
         print(f"error: cannot serve on {args.host}:{args.port}: {err}", file=sys.stderr)
         return 1
+    finally:
+        if args.distributed:
+            served.stop()
     return 0
 
 

@@ -140,3 +140,40 @@ def test_cli_dry_run_of_a_full_size_droid_14b_checkpoint(tmp_path, capsys):
     assert main(["--input", str(tmp_path), "--config", "droid_14b", "--dry-run"]) == 1
     out = capsys.readouterr().out
     assert "missing blocks.7.ffn.fc2.bias" in out and "shape head.head.weight -> head.head.kernel" in out
+
+
+def test_convert_writes_the_training_export_layout_config_and_stats(fixtures_dir, tmp_path, capsys):
+    """Converted and trained checkpoints share one layout: the policy reads the config and statistics."""
+    from dreamzero_jax.checkpoint import read_model_config
+    from dreamzero_jax.normalization import MinMax, NormStats
+
+    stats = NormStats(MinMax(np.zeros(8), np.ones(8)), MinMax(-np.arange(1, 9.0), np.arange(1, 9.0)))
+    stats.save(tmp_path / "stats.json")
+    out = tmp_path / "out"
+    argv = ["--config", "tiny", "--output", str(out), "--stats", str(tmp_path / "stats.json")]
+    assert main(["--input", str(fixtures_dir / "dreamzero_tiny/weights.safetensors"), *argv]) == 0
+    first = capsys.readouterr().out
+    assert "missing: vae, t5, clip" in first  # a DiT-only run says what the policy still lacks
+    assert main(["--input", str(fixtures_dir / "dreamzero_tiny_encoders"), *argv]) == 0
+    assert "not yet a complete" not in capsys.readouterr().out
+    assert read_model_config(out) == get_config("tiny")
+    loaded = NormStats.load(out)
+    np.testing.assert_array_equal(loaded.action.low, stats.action.low)
+    np.testing.assert_array_equal(loaded.state.high, stats.state.high)
+    assert {p.name for p in out.iterdir()} >= {
+        "model_config.json",
+        "normalization.json",
+        "dit",
+        "vae",
+        "t5",
+        "clip",
+    }
+
+
+def test_convert_without_stats_notes_the_missing_statistics(fixtures_dir, tmp_path, capsys):
+    src = fixtures_dir / "dreamzero_tiny/weights.safetensors"
+    argv = ["--input", str(src), "--config", "tiny", "--output", str(tmp_path / "o"), "--components", "dit"]
+    assert main(argv) == 0
+    assert "normalization.json (pass --stats)" in capsys.readouterr().out
+    assert main([*argv, "--stats", str(tmp_path / "none.json")]) == 2
+    assert "--stats" in capsys.readouterr().err

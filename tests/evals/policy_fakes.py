@@ -74,6 +74,7 @@ class FakeDreamZero:
     """Stands in for ``dreamzero_jax.inference.DreamZeroPolicy`` (plain-dict metadata, records builds/resets)."""
 
     built: ClassVar[list] = []
+    placed: ClassVar[list] = []  # (dtype, mesh) of each build
 
     def __init__(self, config_name, checkpoint, seed):
         self.metadata = {
@@ -88,7 +89,8 @@ class FakeDreamZero:
         FakeDreamZero.built.append((config_name, checkpoint, seed))
 
     @classmethod
-    def from_config(cls, *, config_name, checkpoint, seed):
+    def from_config(cls, *, config_name, checkpoint, seed, dtype="float32", mesh=None):
+        cls.placed.append((dtype, mesh))
         return cls(config_name, checkpoint, seed)
 
     def reset(self, instruction, seed=None):

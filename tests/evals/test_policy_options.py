@@ -129,6 +129,19 @@ def test_servable_policies_are_those_built_without_an_env():
         ),
         (["--policy", "random", "--policy-opt", "seed"], "error: --policy-opt expects KEY=VALUE"),
         (["--policy", "zero", "--checkpoint", "w"], "error: --checkpoint is only used by --policy dreamzero"),
+        (
+            ["--policy", "dreamzero", "--policy-opt", "random_weights=true", "--policy-opt", "dtype=float16"],
+            "error: policy 'dreamzero': dtype must be one of float32, bfloat16, got 'float16'",
+        ),
+        (
+            ["--policy", "dreamzero", "--policy-opt", "random_weights=true", "--policy-opt", "mesh=model:8"],
+            "error: policy 'dreamzero': mesh 'model:8' needs 8 devices; this host has 1",
+        ),
+        (
+            ["--policy", "dreamzero", "--policy-opt", "random_weights=true", "--policy-opt", "mesh=tensor:2"],
+            "error: policy 'dreamzero': mesh 'tensor:2': write axis:size pairs",
+        ),
+        (["--policy", "random", "--distributed"], "error: --distributed serves --policy dreamzero only"),
     ],
 )
 def test_serve_refuses_with_one_line_and_exit_2(capsys, argv, message):
@@ -142,9 +155,18 @@ def test_serve_builds_dreamzero_from_its_policy_options(monkeypatch):
 
     monkeypatch.setattr(inference, "DreamZeroPolicy", FakeDreamZero)
     FakeDreamZero.built.clear()
-    choice = parse("dreamzero", options={"config": "small", "seed": "9", "random_weights": "true"})
+    FakeDreamZero.placed.clear()
+    options = {
+        "config": "small",
+        "seed": "9",
+        "random_weights": "true",
+        "dtype": "bfloat16",
+        "mesh": "model:1",
+    }
+    choice = parse("dreamzero", options=options)
     policy = build_served(choice, ActionSpec.default("joint_position"))
     assert FakeDreamZero.built == [("small", None, 9)]
+    assert FakeDreamZero.placed == [("bfloat16", "model:1")]
     policy.reset("open the drawer")
     assert policy.model.resets == [("open the drawer", 9)]  # sessions reset with the model seed
     assert policy.metadata.chunk_length == 24 and policy.metadata.cameras == ("wrist_image_left",)

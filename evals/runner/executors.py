@@ -1,9 +1,12 @@
 """`LocalExecutor`: run episode specs in N `spawn`ed worker processes, yielding results as they finish.
 
 Workers are started with `spawn` (EGL contexts do not survive `fork`); each builds its own `PolicyFactory`
-and envs once. The driver hands out one episode at a time, so it always knows which episode a worker is on:
-if a worker process dies (segfault, OOM kill), that episode is recorded as an error, a fresh worker is
-started, and the run continues. `workers=1` runs in the driver process.
+and envs once. The driver hands out one episode at a time (`Dispatcher`), so it always knows which episode a worker is
+on: if a worker process dies (segfault, OOM kill), a fresh worker is started and that episode is retried
+once on another worker, then recorded as an error; the run continues. `workers=1` runs in the driver
+process (a crash there is the driver's: `--resume` continues).
+
+`make_executor` picks the executor of a run: this one, or `RayExecutor` (evals/runner/ray_executor.py).
 """
 
 from __future__ import annotations
@@ -12,18 +15,18 @@ import contextlib
 import multiprocessing as mp
 import queue
 import signal
+import sys
 import threading
-from collections import deque
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
-from evals.runner.episode import EpisodeResult, error_result
+from evals.runner.dispatch import Dispatcher, WorkerStartError, crashed_result
+from evals.runner.episode import EpisodeResult
+from evals.runner.plan import ExecutorSettings
 from evals.runner.spec import EpisodeSpec
 from evals.runner.worker import EpisodeWorker, JobConfig
 
-
-class WorkerStartError(RuntimeError):
-    """A worker could not build its policy factory; the run cannot proceed."""
+__all__ = ["Executor", "LocalExecutor", "WorkerStartError", "make_executor"]
 
 
 def _worker_main(config: JobConfig, worker_id: int, tasks: Any, results: Any) -> None:
@@ -42,9 +45,19 @@ def _worker_main(config: JobConfig, worker_id: int, tasks: Any, results: Any) ->
     worker.close()
 
 
-def crashed_result(spec: EpisodeSpec, exitcode: int | None) -> EpisodeResult:
-    """Result for an episode whose worker process died under it."""
-    return error_result(spec, f"worker process died (exit code {exitcode})", "WorkerCrash")
+class Executor(Protocol):
+    def run(
+        self, specs: list[EpisodeSpec], config: JobConfig, factory: Any | None = None
+    ) -> Iterator[EpisodeResult]: ...
+
+
+def make_executor(settings: ExecutorSettings) -> Executor:
+    """The executor a run's settings name: local processes, or Ray actors (imported only then)."""
+    if settings.kind == "ray":
+        from evals.runner.ray_executor import RayExecutor
+
+        return RayExecutor(settings.workers, settings.ray)
+    return LocalExecutor(settings.workers)
 
 
 class LocalExecutor:
@@ -71,7 +84,9 @@ class LocalExecutor:
         worker = EpisodeWorker(config, factory=factory)
         try:
             for spec in specs:
-                yield worker.run(spec)
+                result = worker.run(spec)
+                result.row["attempts"] = 1
+                yield result
         finally:
             worker.cache.close()
             if factory is None:
@@ -95,7 +110,7 @@ class LocalExecutor:
 
 
 class _Pool:
-    """The driver's view of its worker processes: who runs which episode, and what is still to hand out."""
+    """The driver's view of its worker processes: who runs which episode (`Dispatcher`), and the queues."""
 
     def __init__(self, config: JobConfig, specs: list[EpisodeSpec]):
         self.config = config
@@ -103,10 +118,12 @@ class _Pool:
         self.results = self.ctx.Queue()
         self.procs: dict[int, Any] = {}
         self.task_queues: dict[int, Any] = {}
-        self.inflight: dict[int, EpisodeSpec] = {}
-        self.last_case: dict[int, str] = {}
-        self.pending = deque(specs)
+        self.dispatch = Dispatcher(specs)
         self.next_id = 0
+
+    @property
+    def inflight(self) -> dict[int, EpisodeSpec]:
+        return self.dispatch.inflight
 
     def start_worker(self) -> None:
         wid, self.next_id = self.next_id, self.next_id + 1
@@ -118,44 +135,39 @@ class _Pool:
             self.procs[wid].start()
         self.assign(wid)
 
-    def take(self, wid: int) -> EpisodeSpec:
-        # Prefer another seed of the worker's last case: its env is cached there (a build costs seconds).
-        for i, spec in enumerate(self.pending):
-            if spec.case_id == self.last_case.get(wid):
-                del self.pending[i]
-                return spec
-        return self.pending.popleft()
-
     def assign(self, wid: int) -> None:
         """Hand worker `wid` its next episode, or tell it to exit when none is left."""
-        if self.pending:
-            self.inflight[wid] = self.take(wid)
-            self.last_case[wid] = self.inflight[wid].case_id
-            self.task_queues[wid].put(self.inflight[wid])
-        else:
-            self.task_queues[wid].put(None)
+        self.task_queues[wid].put(self.dispatch.next_for(wid))
 
     def handle(self, msg: tuple) -> EpisodeResult:
         kind, wid, payload = msg
         if kind == "start_error":
             raise WorkerStartError(f"worker could not start: {payload}")
-        self.inflight.pop(wid, None)
+        payload.row["attempts"] = self.dispatch.done(wid)
         if self.procs[wid].is_alive():
             self.assign(wid)
-        elif self.pending:
+        elif self.dispatch.has_pending:
             self.start_worker()
         return payload
 
     def reap_dead_workers(self) -> Iterator[EpisodeResult]:
-        """Results of workers that died: what they sent before dying, then their lost episode as an error."""
+        """Results of workers that died: what they sent before dying; their lost episode is retried once on
+        a fresh worker, then recorded as an error."""
         for wid in [w for w in self.inflight if not self.procs[w].is_alive()]:
             # Everything a dead process sent is readable now: drain before declaring it lost.
             for msg in self._drain():
                 yield self.handle(msg)
             if wid in self.inflight:
-                spec = self.inflight.pop(wid)
-                yield crashed_result(spec, self.procs[wid].exitcode)
-                if self.pending:
+                spec, attempts, retry = self.dispatch.lost(wid)
+                exitcode = self.procs[wid].exitcode
+                print(
+                    f"warning: {spec.name}: worker process died (exit code {exitcode}) on attempt {attempts}"
+                    + ("; retrying on another worker" if retry else "; recorded as an error"),
+                    file=sys.stderr,
+                )
+                if not retry:
+                    yield crashed_result(spec, attempts)
+                if self.dispatch.has_pending:
                     self.start_worker()
 
     def _drain(self) -> list[tuple]:

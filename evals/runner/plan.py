@@ -23,6 +23,7 @@ from evals.runner.spec import EpisodeSpec
 from evals.runner.suite import Suite, expand, filter_specs, load_suite
 
 VIDEO_MODES = ("all", "failures", "none")
+EXECUTORS = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,11 @@ class RunRequest:
     seeds_override: str | None = None  # "S,S,..." as typed
     max_episodes: int | None = None
     workers: int = 1
+    executor: str = "local"  # --executor local|ray
+    ray_address: str | None = None  # --ray-address auto|HOST:PORT (None: start a local Ray cluster)
+    episode_cpus: float = 1.0  # --episode-cpus: CPUs Ray reserves per worker (one episode at a time)
+    episode_gpus: float = 0.0  # --episode-gpus
+    episode_resources: Mapping[str, float] = field(default_factory=dict)  # --episode-resource NAME=AMOUNT
     output: str | None = None
     resume: str | None = None
     video: str | None = None
@@ -92,8 +98,36 @@ class OutputSettings:
 
 
 @dataclass(frozen=True)
+class RaySettings:
+    """Where the Ray executor runs and what each of its workers (one episode at a time) reserves."""
+
+    address: str | None = None  # "auto", "HOST:PORT", "ray://HOST:PORT"; None starts a local cluster
+    episode_cpus: float = 1.0
+    episode_gpus: float = 0.0
+    episode_resources: Mapping[str, float] = field(default_factory=dict)  # e.g. {"TPU": 4}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form recorded in run.json."""
+        return {
+            "address": self.address,
+            "episode_cpus": self.episode_cpus,
+            "episode_gpus": self.episode_gpus,
+            "episode_resources": dict(self.episode_resources),
+        }
+
+
+@dataclass(frozen=True)
 class ExecutorSettings:
     workers: int = 1
+    kind: str = "local"  # one of EXECUTORS
+    ray: RaySettings = field(default_factory=RaySettings)  # used when kind == "ray"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form recorded in run.json (per session: a resume may use another executor)."""
+        d: dict[str, Any] = {"kind": self.kind, "workers": self.workers}
+        if self.kind == "ray":
+            d["ray"] = self.ray.to_dict()
+        return d
 
 
 @dataclass(frozen=True)
@@ -165,6 +199,32 @@ def _check_numbers(request: RunRequest) -> None:
         raise UsageError(f"--video must be one of {', '.join(VIDEO_MODES)}")
 
 
+def _executor_settings(request: RunRequest) -> ExecutorSettings:
+    """`--executor` and its Ray flags -> ExecutorSettings; `--executor ray` needs the `ray` package."""
+    if request.executor not in EXECUTORS:
+        raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}")
+    ray_flags = request.ray_address is not None or request.episode_resources
+    ray_flags = ray_flags or (request.episode_cpus, request.episode_gpus) != (1.0, 0.0)
+    if request.executor != "ray":
+        if ray_flags:
+            raise UsageError(
+                "--ray-address / --episode-cpus / --episode-gpus / --episode-resource need --executor ray"
+            )
+        return ExecutorSettings(request.workers)
+    if request.episode_cpus < 0 or request.episode_gpus < 0:
+        raise UsageError("--episode-cpus / --episode-gpus must be >= 0")
+    for name, amount in request.episode_resources.items():
+        if not name or amount < 0:
+            raise UsageError(f"--episode-resource {name}={amount}: give NAME=AMOUNT with AMOUNT >= 0")
+    from evals.runner.ray_executor import require_ray
+
+    require_ray()  # a one-line UsageError without the `ray` extra, before anything runs
+    ray = RaySettings(
+        request.ray_address, request.episode_cpus, request.episode_gpus, dict(request.episode_resources)
+    )
+    return ExecutorSettings(request.workers, "ray", ray)
+
+
 def _check_dataset_flags(request: RunRequest) -> None:
     if request.dataset is None and (request.dataset_size is not None or request.dataset_all):
         raise UsageError("--dataset-size / --dataset-all need --dataset DIR")
@@ -211,7 +271,7 @@ def _plan_new_run(request: RunRequest, backend: EnvBackend) -> RunPlan:
         output=OutputSettings(
             Path(request.output) if request.output else None, request.video or "failures", request.quiet
         ),
-        executor=ExecutorSettings(request.workers),
+        executor=_executor_settings(request),
         fingerprints=_fingerprints(backend, suite),
         dataset=_dataset_options(request, suite, selection),
     )
@@ -267,7 +327,7 @@ def _plan_resume(request: RunRequest, backend: EnvBackend) -> RunPlan:
         output=OutputSettings(
             recorder.run_dir, request.video or info.get("video", "failures"), request.quiet
         ),
-        executor=ExecutorSettings(request.workers),
+        executor=_executor_settings(request),
         fingerprints=fingerprints,
         resumed=info,
     )

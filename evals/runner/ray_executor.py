@@ -55,7 +55,7 @@ def runtime_env(extra_env_vars: dict[str, str] | None = None) -> dict[str, Any]:
     return {"py_modules": modules, "env_vars": env_vars, "excludes": ["__pycache__", "*.pyc"]}
 
 
-def connect(settings: RaySettings, workers: int, extra_env_vars: dict[str, str] | None = None) -> bool:
+def connect(settings: RaySettings, workers: int) -> bool:
     """Connect this process to the cluster at `settings.address` (None: start a local one on loopback).
     Returns True when this call connected (the caller disconnects), False when Ray was already initialised
     by the caller (library use: its runtime environment must then ship the project, see `runtime_env`)."""
@@ -63,7 +63,7 @@ def connect(settings: RaySettings, workers: int, extra_env_vars: dict[str, str] 
 
     if ray.is_initialized():
         return False
-    kwargs: dict[str, Any] = {"runtime_env": runtime_env(extra_env_vars), "logging_level": "WARNING"}
+    kwargs: dict[str, Any] = {"runtime_env": runtime_env(), "logging_level": "WARNING"}
     if settings.address is None:  # "local" ignores RAY_ADDRESS: no address means this machine only
         cpus = max(os.cpu_count() or 1, math.ceil(workers * settings.episode_cpus))
         kwargs |= {"address": "local", "num_cpus": cpus, "include_dashboard": False}

@@ -18,6 +18,7 @@ from evals.dataset.options import DEFAULT_SIZE, DatasetOptions
 from evals.runner.backend import EnvBackend
 from evals.runner.exit_codes import UsageError
 from evals.runner.provenance import task_fingerprints, utc_now
+from evals.runner.ray_settings import RaySettings, ray_settings
 from evals.runner.recorder import RunRecorder
 from evals.runner.spec import EpisodeSpec
 from evals.runner.suite import Suite, expand, filter_specs, load_suite
@@ -95,25 +96,6 @@ class OutputSettings:
     run_dir: Path | None  # None: results/<suite>/<time>Z_<policy>/, named once the policy is built
     video: str = "failures"
     quiet: bool = False
-
-
-@dataclass(frozen=True)
-class RaySettings:
-    """Where the Ray executor runs and what each of its workers (one episode at a time) reserves."""
-
-    address: str | None = None  # "auto", "HOST:PORT", "ray://HOST:PORT"; None starts a local cluster
-    episode_cpus: float = 1.0
-    episode_gpus: float = 0.0
-    episode_resources: Mapping[str, float] = field(default_factory=dict)  # e.g. {"TPU": 4}
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form recorded in run.json."""
-        return {
-            "address": self.address,
-            "episode_cpus": self.episode_cpus,
-            "episode_gpus": self.episode_gpus,
-            "episode_resources": dict(self.episode_resources),
-        }
 
 
 @dataclass(frozen=True)
@@ -200,29 +182,17 @@ def _check_numbers(request: RunRequest) -> None:
 
 
 def _executor_settings(request: RunRequest) -> ExecutorSettings:
-    """`--executor` and its Ray flags -> ExecutorSettings; `--executor ray` needs the `ray` package."""
+    """`--executor` and its Ray flags -> ExecutorSettings (`--executor ray` needs the `ray` package)."""
     if request.executor not in EXECUTORS:
         raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}")
-    ray_flags = request.ray_address is not None or request.episode_resources
-    ray_flags = ray_flags or (request.episode_cpus, request.episode_gpus) != (1.0, 0.0)
-    if request.executor != "ray":
-        if ray_flags:
-            raise UsageError(
-                "--ray-address / --episode-cpus / --episode-gpus / --episode-resource need --executor ray"
-            )
-        return ExecutorSettings(request.workers)
-    if request.episode_cpus < 0 or request.episode_gpus < 0:
-        raise UsageError("--episode-cpus / --episode-gpus must be >= 0")
-    for name, amount in request.episode_resources.items():
-        if not name or amount < 0:
-            raise UsageError(f"--episode-resource {name}={amount}: give NAME=AMOUNT with AMOUNT >= 0")
-    from evals.runner.ray_executor import require_ray
-
-    require_ray()  # a one-line UsageError without the `ray` extra, before anything runs
-    ray = RaySettings(
-        request.ray_address, request.episode_cpus, request.episode_gpus, dict(request.episode_resources)
+    ray = ray_settings(
+        request.executor == "ray",
+        address=request.ray_address,
+        cpus=request.episode_cpus,
+        gpus=request.episode_gpus,
+        resources=request.episode_resources,
     )
-    return ExecutorSettings(request.workers, "ray", ray)
+    return ExecutorSettings(request.workers, request.executor, ray)
 
 
 def _check_dataset_flags(request: RunRequest) -> None:

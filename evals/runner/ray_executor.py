@@ -25,7 +25,7 @@ from typing import Any
 from evals.runner.dispatch import Dispatcher, WorkerStartError, crashed_result
 from evals.runner.episode import EpisodeResult
 from evals.runner.exit_codes import UsageError
-from evals.runner.plan import RaySettings
+from evals.runner.ray_settings import RaySettings
 from evals.runner.spec import EpisodeSpec
 from evals.runner.worker import EpisodeWorker, JobConfig, store_video
 

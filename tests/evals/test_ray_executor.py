@@ -115,9 +115,18 @@ def test_without_ray_the_executor_is_a_one_line_usage_error(tmp_path, monkeypatc
     assert not (tmp_path / "run").exists()  # nothing ran
 
 
-def test_ray_flags_need_the_ray_executor(tmp_path, capsys):
-    assert run_main(["--suite", write_suite(tmp_path), "--episode-gpus", "1"]) == 2
-    assert "need --executor ray" in capsys.readouterr().err
+def test_ray_flags_need_the_ray_executor_and_valid_values(tmp_path, capsys):
+    suite = write_suite(tmp_path)
+    for args, message in [
+        (["--episode-gpus", "1"], "need --executor ray"),
+        (["--executor", "ray", "--episode-resource", "TPU"], "expected NAME=AMOUNT"),
+        (["--executor", "ray", "--episode-resource", "GPU=1"], "use --episode-cpus / --episode-gpus"),
+        (["--executor", "ray", "--episode-cpus", "-1"], "must be >= 0"),
+    ]:
+        assert run_main(["--suite", suite, "--output", tmp_path / "run", *args]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.slow

@@ -17,6 +17,8 @@ aside); the script says whether they did. The last line is machine-readable:
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import tempfile
 import time
@@ -80,7 +82,8 @@ def _time_run(name: str, executor: str, workers: int, args: argparse.Namespace, 
     ]
     print(f"running {name}: python -m evals.run {' '.join(argv)}", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
-    code = evals_run.main(argv)
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):  # each run's summary table
+        code = evals_run.main(argv)
     return Timing(name, executor, workers, args.episodes, time.perf_counter() - t0, code)
 
 

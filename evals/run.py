@@ -70,7 +70,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--max-episodes", type=int, metavar="N", help="run only the first N selected episodes")
     p.add_argument(
-        "--workers", type=int, default=1, help="worker processes (spawned); 1 runs in-process (default 1)"
+        "--workers",
+        type=int,
+        default=1,
+        help="workers: spawned processes (local; 1 runs in-process) or Ray actors (default 1)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="where episodes run: local processes (default) or a Ray cluster (needs pip install '.[ray]'; "
+        "see docs/scaling.md)",
+    )
+    p.add_argument(
+        "--ray-address",
+        metavar="auto|HOST:PORT",
+        help="Ray cluster to use with --executor ray (default: start a local one on this machine)",
+    )
+    p.add_argument(
+        "--episode-cpus",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="--executor ray: CPUs each worker (one episode at a time) reserves (default 1)",
+    )
+    p.add_argument(
+        "--episode-gpus",
+        type=float,
+        default=0.0,
+        metavar="N",
+        help="--executor ray: GPUs each worker reserves, for in-process model policies (default 0)",
+    )
+    p.add_argument(
+        "--episode-resource",
+        action="append",
+        metavar="NAME=AMOUNT",
+        help="--executor ray: another Ray resource each worker reserves, e.g. TPU=4 (repeatable)",
     )
     p.add_argument(
         "--batch",
@@ -122,6 +157,11 @@ def _request(args: argparse.Namespace) -> RunRequest:
     except ValueError as e:
         raise UsageError(str(e)) from None
     return RunRequest(
+        executor=args.executor,
+        ray_address=args.ray_address,
+        episode_cpus=args.episode_cpus,
+        episode_gpus=args.episode_gpus,
+        episode_resources=_episode_resources(args.episode_resource),
         policy_options=policy_options,
         suite=args.suite,
         policy=args.policy,
@@ -140,6 +180,22 @@ def _request(args: argparse.Namespace) -> RunRequest:
         dataset_size=tuple(args.dataset_size) if args.dataset_size is not None else None,
         dataset_all=args.dataset_all,
     )
+
+
+def _episode_resources(items: list[str] | None) -> dict[str, float]:
+    """`--episode-resource NAME=AMOUNT` (repeatable) -> {NAME: AMOUNT}."""
+    resources: dict[str, float] = {}
+    for item in items or []:
+        name, sep, amount = item.partition("=")
+        try:
+            resources[name.strip()] = float(amount)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise UsageError(f"--episode-resource {item!r}: expected NAME=AMOUNT, e.g. TPU=4")
+        if name.strip() in ("CPU", "GPU"):
+            raise UsageError("--episode-resource: use --episode-cpus / --episode-gpus for CPU and GPU")
+    return resources
 
 
 def _list(specs: list[Any]) -> None:

@@ -35,6 +35,8 @@ EPISODE_SCHEMA = pa.schema(
         ("termination_reason", pa.string()),
         ("error", pa.string()),
         ("error_type", pa.string()),
+        # Tries the episode took: 2 when its worker process died and it was retried on another worker.
+        ("attempts", pa.int64()),
         ("video", pa.string()),
         ("tags", pa.list_(pa.string())),
     ]

@@ -1,10 +1,13 @@
 """`LocalExecutor`: run episode specs in N `spawn`ed worker processes, yielding results as they finish.
 
 Workers are started with `spawn` (EGL contexts do not survive `fork`); each builds its own `PolicyFactory`
-and envs once. The driver hands a worker one episode per free slot (`JobConfig.batch` slots: `--batch`), so
-it always knows which episodes a worker is on: if a worker process dies (segfault, OOM kill), those episodes
-are recorded as errors, a fresh worker is started, and the run continues. `workers=1` runs in the driver
-process.
+and envs once. The driver hands a worker one episode per free slot (`Dispatcher`; `JobConfig.batch` slots:
+`--batch`), so it always knows which episodes a worker is on: if a worker process dies (segfault, OOM kill),
+a fresh worker is started and each of its episodes is retried once on another worker, then recorded as an
+error; the run continues. `workers=1` runs in the driver process (a crash there is the driver's: `--resume`
+continues).
+
+`make_executor` picks the executor of a run: this one, or `RayExecutor` (evals/runner/ray_executor.py).
 """
 
 from __future__ import annotations
@@ -13,18 +16,18 @@ import contextlib
 import multiprocessing as mp
 import queue
 import signal
+import sys
 import threading
-from collections import deque
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
-from evals.runner.episode import EpisodeResult, error_result
+from evals.runner.dispatch import Dispatcher, WorkerStartError, crashed_result
+from evals.runner.episode import EpisodeResult
+from evals.runner.plan import ExecutorSettings
 from evals.runner.spec import EpisodeSpec
 from evals.runner.worker import EpisodeWorker, JobConfig
 
-
-class WorkerStartError(RuntimeError):
-    """A worker could not build its policy factory; the run cannot proceed."""
+__all__ = ["Executor", "LocalExecutor", "WorkerStartError", "make_executor"]
 
 
 def _worker_main(config: JobConfig, worker_id: int, tasks: Any, results: Any) -> None:
@@ -47,9 +50,19 @@ def _worker_main(config: JobConfig, worker_id: int, tasks: Any, results: Any) ->
     worker.close()
 
 
-def crashed_result(spec: EpisodeSpec, exitcode: int | None) -> EpisodeResult:
-    """Result for an episode whose worker process died under it."""
-    return error_result(spec, f"worker process died (exit code {exitcode})", "WorkerCrash")
+class Executor(Protocol):
+    def run(
+        self, specs: list[EpisodeSpec], config: JobConfig, factory: Any | None = None
+    ) -> Iterator[EpisodeResult]: ...
+
+
+def make_executor(settings: ExecutorSettings) -> Executor:
+    """The executor a run's settings name: local processes, or Ray actors (imported only then)."""
+    if settings.kind == "ray":
+        from evals.runner.ray_executor import RayExecutor
+
+        return RayExecutor(settings.workers, settings.ray)
+    return LocalExecutor(settings.workers)
 
 
 class LocalExecutor:
@@ -75,11 +88,10 @@ class LocalExecutor:
     ) -> Iterator[EpisodeResult]:
         worker = EpisodeWorker(config, factory=factory)
         try:
-            if config.batch > 1:
-                yield from worker.run_batched(specs)
-            else:
-                for spec in specs:
-                    yield worker.run(spec)
+            results = worker.run_batched(specs) if config.batch > 1 else map(worker.run, specs)
+            for result in results:
+                result.row["attempts"] = 1
+                yield result
         finally:
             worker.close_envs()
             if factory is None:
@@ -103,7 +115,7 @@ class LocalExecutor:
 
 
 class _Pool:
-    """The driver's view of its worker processes: who runs which episode, and what is still to hand out."""
+    """The driver's view of its worker processes: who runs which episode (`Dispatcher`), and the queues."""
 
     def __init__(self, config: JobConfig, specs: list[EpisodeSpec]):
         self.config = config
@@ -111,10 +123,12 @@ class _Pool:
         self.results = self.ctx.Queue()
         self.procs: dict[int, Any] = {}
         self.task_queues: dict[int, Any] = {}
-        self.inflight: dict[int, list[EpisodeSpec]] = {}  # worker id -> the episodes it runs now
-        self.last_case: dict[int, str] = {}
-        self.pending = deque(specs)
+        self.dispatch = Dispatcher(specs)
         self.next_id = 0
+
+    @property
+    def inflight(self) -> dict[int, list[EpisodeSpec]]:
+        return self.dispatch.inflight
 
     def start_worker(self) -> None:
         wid, self.next_id = self.next_id, self.next_id + 1
@@ -128,23 +142,9 @@ class _Pool:
         for _ in range(max(1, self.config.batch)):  # one episode per slot
             self.assign(wid)
 
-    def take(self, wid: int) -> EpisodeSpec:
-        # Prefer another seed of the worker's last case: its env is cached there (a build costs seconds).
-        for i, spec in enumerate(self.pending):
-            if spec.case_id == self.last_case.get(wid):
-                del self.pending[i]
-                return spec
-        return self.pending.popleft()
-
     def assign(self, wid: int) -> None:
         """Hand worker `wid` its next episode, or tell it to exit when none is left."""
-        if self.pending:
-            spec = self.take(wid)
-            self.inflight[wid].append(spec)
-            self.last_case[wid] = spec.case_id
-            self.task_queues[wid].put(spec)
-        else:
-            self.task_queues[wid].put(None)
+        self.task_queues[wid].put(self.dispatch.next_for(wid))
 
     @property
     def busy(self) -> bool:
@@ -155,23 +155,30 @@ class _Pool:
         kind, wid, payload = msg
         if kind == "start_error":
             raise WorkerStartError(f"worker could not start: {payload}")
-        self.inflight[wid] = [s for s in self.inflight[wid] if s.name != payload.spec.name]
+        payload.row["attempts"] = self.dispatch.done(wid, payload.spec)
         if self.procs[wid].is_alive():
             self.assign(wid)
-        elif self.pending:
+        elif self.dispatch.has_pending:
             self.start_worker()
         return payload
 
     def reap_dead_workers(self) -> Iterator[EpisodeResult]:
-        """Results of workers that died: what they sent before dying, then their lost episode as an error."""
+        """Results of workers that died: what they sent before dying; each lost episode is retried once on
+        a fresh worker, then recorded as an error."""
         for wid in [w for w, specs in self.inflight.items() if specs and not self.procs[w].is_alive()]:
             # Everything a dead process sent is readable now: drain before declaring it lost.
             for msg in self._drain():
                 yield self.handle(msg)
-            lost, self.inflight[wid] = self.inflight[wid], []
-            for spec in lost:
-                yield crashed_result(spec, self.procs[wid].exitcode)
-            if lost and self.pending:
+            exitcode = self.procs[wid].exitcode
+            for spec, attempts, retry in self.dispatch.lost(wid):
+                print(
+                    f"warning: {spec.name}: worker process died (exit code {exitcode}) on attempt {attempts}"
+                    + ("; retrying on another worker" if retry else "; recorded as an error"),
+                    file=sys.stderr,
+                )
+                if not retry:
+                    yield crashed_result(spec, attempts)
+            if self.dispatch.has_pending:
                 self.start_worker()
 
     def _drain(self) -> list[tuple]:

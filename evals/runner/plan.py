@@ -18,11 +18,13 @@ from evals.dataset.options import DEFAULT_SIZE, DatasetOptions
 from evals.runner.backend import EnvBackend
 from evals.runner.exit_codes import UsageError
 from evals.runner.provenance import task_fingerprints, utc_now
+from evals.runner.ray_settings import RaySettings, ray_settings
 from evals.runner.recorder import RunRecorder
 from evals.runner.spec import EpisodeSpec
 from evals.runner.suite import Suite, expand, filter_specs, load_suite
 
 VIDEO_MODES = ("all", "failures", "none")
+EXECUTORS = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,11 @@ class RunRequest:
     max_episodes: int | None = None
     workers: int = 1
     batch: int = 1  # --batch: episodes each worker runs side by side, due chunks in one policy call
+    executor: str = "local"  # --executor local|ray
+    ray_address: str | None = None  # --ray-address auto|HOST:PORT (None: start a local Ray cluster)
+    episode_cpus: float = 1.0  # --episode-cpus: CPUs Ray reserves per worker (one episode at a time)
+    episode_gpus: float = 0.0  # --episode-gpus
+    episode_resources: Mapping[str, float] = field(default_factory=dict)  # --episode-resource NAME=AMOUNT
     output: str | None = None
     resume: str | None = None
     video: str | None = None
@@ -95,7 +102,16 @@ class OutputSettings:
 @dataclass(frozen=True)
 class ExecutorSettings:
     workers: int = 1
+    kind: str = "local"  # one of EXECUTORS
+    ray: RaySettings = field(default_factory=RaySettings)  # used when kind == "ray"
     batch: int = 1  # episodes per worker run side by side (evals.runner.batched)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form recorded in run.json (per session: a resume may use another executor)."""
+        d: dict[str, Any] = {"kind": self.kind, "workers": self.workers, "batch": self.batch}
+        if self.kind == "ray":
+            d["ray"] = self.ray.to_dict()
+        return d
 
 
 @dataclass(frozen=True)
@@ -163,10 +179,28 @@ def _check_numbers(request: RunRequest) -> None:
         raise UsageError("--workers must be >= 1")
     if request.batch < 1:
         raise UsageError("--batch must be >= 1")
+    if request.batch > 1 and request.executor == "ray":
+        # Ray actors run one episode at a time (the dispatcher's retry bookkeeping); batching inside an
+        # actor is the next step, not a silent no-op.
+        raise UsageError("--batch runs on the local executor only; drop --batch or use --executor local")
     if request.max_episodes is not None and request.max_episodes < 1:
         raise UsageError("--max-episodes must be >= 1")
     if request.video is not None and request.video not in VIDEO_MODES:
         raise UsageError(f"--video must be one of {', '.join(VIDEO_MODES)}")
+
+
+def _executor_settings(request: RunRequest) -> ExecutorSettings:
+    """`--executor` and its Ray flags -> ExecutorSettings (`--executor ray` needs the `ray` package)."""
+    if request.executor not in EXECUTORS:
+        raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}")
+    ray = ray_settings(
+        request.executor == "ray",
+        address=request.ray_address,
+        cpus=request.episode_cpus,
+        gpus=request.episode_gpus,
+        resources=request.episode_resources,
+    )
+    return ExecutorSettings(request.workers, request.executor, ray, batch=request.batch)
 
 
 def _check_dataset_flags(request: RunRequest) -> None:
@@ -215,7 +249,7 @@ def _plan_new_run(request: RunRequest, backend: EnvBackend) -> RunPlan:
         output=OutputSettings(
             Path(request.output) if request.output else None, request.video or "failures", request.quiet
         ),
-        executor=ExecutorSettings(request.workers, request.batch),
+        executor=_executor_settings(request),
         fingerprints=_fingerprints(backend, suite),
         dataset=_dataset_options(request, suite, selection),
     )
@@ -271,7 +305,7 @@ def _plan_resume(request: RunRequest, backend: EnvBackend) -> RunPlan:
         output=OutputSettings(
             recorder.run_dir, request.video or info.get("video", "failures"), request.quiet
         ),
-        executor=ExecutorSettings(request.workers, request.batch),
+        executor=_executor_settings(request),
         fingerprints=fingerprints,
         resumed=info,
     )

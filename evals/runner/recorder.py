@@ -56,6 +56,7 @@ def episode_table(result: EpisodeResult, policy_name: str) -> pa.Table:
     """One-row table: the fixed episode columns, then `var.<name>` columns sorted by name."""
     row = {**result.row, "policy": policy_name}
     row.setdefault("video", "")
+    row.setdefault("attempts", 1)  # executors set it; a result recorded directly took one try
     table = pa.Table.from_pylist([{k: row[k] for k in EPISODE_SCHEMA.names}], schema=EPISODE_SCHEMA)
     for name in sorted(result.variations):
         value = _variation_value(result.variations[name])

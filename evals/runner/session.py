@@ -17,7 +17,7 @@ from typing import Any
 
 from evals.dataset.sink import DatasetSink
 from evals.runner.backend import EnvBackend
-from evals.runner.executors import LocalExecutor, WorkerStartError
+from evals.runner.executors import WorkerStartError, make_executor
 from evals.runner.exit_codes import EXIT_EPISODE_ERRORS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from evals.runner.plan import RunPlan, default_run_dir
 from evals.runner.progress import Progress
@@ -76,6 +76,7 @@ def _new_run_info(plan: RunPlan, argv: list[str], description: dict[str, Any]) -
         "video": plan.output.video,
         "workers": plan.executor.workers,
         "batch": plan.executor.batch,
+        "executor": plan.executor.to_dict(),
         "task_fingerprints": dict(plan.fingerprints),
         "package_versions": package_versions(),
         "git_commit": git_commit(),
@@ -106,6 +107,7 @@ def _open_run(plan: RunPlan, argv: list[str], description: dict[str, Any]) -> _S
         "command_line": argv,
         "workers": workers,
         "batch": batch,
+        "executor": plan.executor.to_dict(),
         "ended_at": None,
     }
     info["sessions"].append(session)
@@ -135,7 +137,7 @@ def _loop(
 ) -> tuple[str, str]:
     """Run the episodes, recording each as it finishes. Returns (status, failure message)."""
     try:
-        executor = LocalExecutor(run.plan.executor.workers)
+        executor = make_executor(run.plan.executor)
         for result in executor.run(todo, config, factory=factory):
             run.recorder.append(result, run.policy_name)
             _note_joint_limits(run.info, result)
@@ -173,9 +175,8 @@ def _finalise(run: _Session, n_selected: int, factory: Any, status: str, message
     """Consolidate the parts, write summary.csv and the final run.json; release the policy and the lock."""
     with _signals_ignored():
         try:
-            if (
-                run.plan.executor.workers == 1
-            ):  # lazily built policies (dreamzero) only know their metadata now
+            in_process = run.plan.executor.kind == "local" and run.plan.executor.workers == 1
+            if in_process:  # lazily built policies (dreamzero) only know their metadata now
                 run.info["policy"] = factory.describe()
             factory.close()
             episodes, steps = run.recorder.consolidate(run.case_order)

@@ -7,6 +7,7 @@ The file is written under a temporary name and `os.replace`d, so a killed run ne
 from __future__ import annotations
 
 import os
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -56,3 +57,12 @@ def write_video(path: str | Path, frames: list[np.ndarray], instruction: str, fp
         finally:
             writer.close()
     os.replace(tmp, path)
+
+
+def encode_video(frames: list[np.ndarray], instruction: str, fps: int) -> bytes:
+    """The MP4 `write_video` would write, as bytes (a Ray worker sends them to the driver, which writes
+    the run directory: several hosts share no file system). Encoded through a private temporary file."""
+    with tempfile.TemporaryDirectory(prefix="evals-video-") as tmp:
+        path = Path(tmp) / "episode.mp4"
+        write_video(path, frames, instruction, fps)
+        return path.read_bytes()

@@ -1,5 +1,7 @@
 """`EpisodeWorker`: what one worker process owns (a `PolicyFactory`, its envs) and how it runs one episode
-under the run's video mode, writing the MP4 itself so frames never cross process boundaries.
+under the run's video mode. A local worker writes the MP4 itself so frames never cross process boundaries;
+a Ray worker (`run_detached`) returns the encoded MP4 bytes instead and the driver writes them
+(`store_video`), since hosts of a cluster share no file system.
 
 `--video failures` with a state-only policy runs the episode without cameras (rendering costs ~20x physics
 on CPU) and, only when it failed, re-runs the same deterministic episode with cameras to record it.
@@ -21,8 +23,9 @@ from evals.runner.batched import BatchedEpisodes
 from evals.runner.env_cache import EnvCache
 from evals.runner.episode import EpisodeResult, run_episode
 from evals.runner.plan import VIDEO_MODES, PolicySpec
+from evals.runner.recorder import write_atomic
 from evals.runner.spec import EpisodeSpec
-from evals.runner.video import write_video
+from evals.runner.video import encode_video, write_video
 
 
 def build_policy_factory(spec: str, *, checkpoint: str | None = None, options: dict | None = None) -> Any:
@@ -121,7 +124,7 @@ class EpisodeWorker:
         spec = result.spec
         result.row["video"] = ""
         if result.frames:
-            rel = f"videos/{spec.name}.mp4"
+            rel = video_path(spec)
             try:
                 write_video(
                     Path(self.config.run_dir) / rel, result.frames, spec.instruction, spec.control_freq
@@ -134,6 +137,22 @@ class EpisodeWorker:
         result.frames = None
         return result
 
+    def run_detached(self, spec: EpisodeSpec) -> tuple[EpisodeResult, bytes | None]:
+        """Run one episode without touching the run directory: (the result without frames, with `video`
+        still empty; its MP4 as bytes, or None)."""
+        result = self._run(spec)
+        result.row["video"] = ""
+        data = None
+        if result.frames:
+            try:
+                data = encode_video(result.frames, spec.instruction, spec.control_freq)
+            except Exception as exc:  # a broken encoder must not lose the episode's results
+                print(
+                    f"warning: {spec.name}: video not encoded ({type(exc).__name__}: {exc})", file=sys.stderr
+                )
+        result.frames = None
+        return result, data
+
     def close_envs(self) -> None:
         """Close every env this worker holds."""
         self.cache.close()
@@ -145,3 +164,17 @@ class EpisodeWorker:
         close = getattr(self.factory, "close", None)
         if close is not None:
             close()
+
+
+def video_path(spec: EpisodeSpec) -> str:
+    """Where an episode's MP4 goes, relative to the run directory (the `video` column)."""
+    return f"videos/{spec.name}.mp4"
+
+
+def store_video(run_dir: str | Path, result: EpisodeResult, data: bytes) -> None:
+    """Driver side of `run_detached`: write the MP4 bytes atomically into the run directory, set `video`."""
+    rel = video_path(result.spec)
+    path = Path(run_dir) / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, data)
+    result.row["video"] = rel

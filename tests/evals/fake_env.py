@@ -9,7 +9,9 @@ a goal drawn from the reset seed. `FakeCrash` raises inside `step` at step 3. Ob
 from __future__ import annotations
 
 import os
+import signal
 import time
+from pathlib import Path
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -153,10 +155,17 @@ def fake_backend() -> EnvBackend:
 
 
 class FakePolicy:
-    """Chunks of `chunk` copies of (goal, gripper closed); variants via `kind`."""
+    """Chunks of `chunk` copies of (goal, gripper closed); variants via `kind`.
 
-    def __init__(self, env: Any, kind: str, seed: int):
+    `die_once` SIGKILLs its own worker process at the first call of every seed-0 episode, once per
+    episode (a marker file in `marker_dir` remembers it across processes), and of every FakeCrash episode
+    on each try: the retry of the former succeeds, the latter ends as a `WorkerCrash` error."""
+
+    def __init__(
+        self, env: Any, kind: str, seed: int, episode_key: dict | None = None, marker_dir: str | None = None
+    ):
         self.env, self.kind = env.unwrapped, kind
+        self.episode_key, self.marker_dir = episode_key or {}, marker_dir
         self.rng = np.random.default_rng(seed)
         cams = ("exterior_image_0_left",) if kind == "camera" else ()
         self.metadata = PolicyMetadata(
@@ -173,6 +182,8 @@ class FakePolicy:
             raise RuntimeError("policy exploded")
         if self.kind == "die" and self.env.task == "FakeCrash":
             os._exit(3)  # a hard crash of the whole worker process (like a segfault in a native library)
+        if self.kind == "die_once" and self._kill_now():
+            os.kill(os.getpid(), signal.SIGKILL)  # the worker process is killed mid-episode
         if self.kind == "random":
             low, high = self.env.action_space.low, self.env.action_space.high
             return {"actions": self.rng.uniform(low, high, (1, 8)).astype(np.float32)}
@@ -188,20 +199,36 @@ class FakePolicy:
             out["timing"] = {"vae": 1.5, "dit": 3.0}
         return out
 
+    def _kill_now(self) -> bool:
+        if self.calls != 1:
+            return False
+        if self.env.task == "FakeCrash":
+            return True
+        if self.episode_key.get("seed") != 0:
+            return False
+        marker = Path(self.marker_dir) / f"{self.episode_key['case_id']}__seed0"
+        if marker.exists():
+            return False
+        marker.touch()
+        return True
+
 
 class FakeFactory:
-    KINDS = ("expert", "random", "nan", "raise", "camera", "slow", "die")
+    KINDS = ("expert", "random", "nan", "raise", "camera", "slow", "die", "die_once")
 
-    def __init__(self, spec: str):
+    def __init__(self, spec: str, options: dict | None = None):
         if spec not in self.KINDS:
             raise ValueError(f"unknown policy {spec!r}; valid forms: {', '.join(self.KINDS)}")
         self.spec = spec
+        self.marker_dir = (options or {}).get("marker_dir")
+        if spec == "die_once" and not self.marker_dir:
+            raise ValueError("policy die_once needs --policy-opt marker_dir=DIR")
         self.closed = False
         self.episodes = 0  # for_episode calls
 
     def for_episode(self, env: Any, *, seed: int, episode_key: dict) -> FakePolicy:
         self.episodes += 1
-        return FakePolicy(env, self.spec, seed)
+        return FakePolicy(env, self.spec, seed, episode_key, self.marker_dir)
 
     def describe(self) -> dict:
         return {"name": self.spec, "spec": self.spec, "checkpoint": None, "options": {}}
@@ -213,4 +240,4 @@ class FakeFactory:
 def make_fake_factory(
     spec: str, *, checkpoint: str | None = None, options: dict | None = None
 ) -> FakeFactory:
-    return FakeFactory(spec)
+    return FakeFactory(spec, options)

@@ -85,3 +85,28 @@ def assert_same_results(dir_a: Path, dir_b: Path) -> None:
         a = without_timing(pd.read_parquet(dir_a / table))
         b = without_timing(pd.read_parquet(dir_b / table))
         pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def killed_worker_args(tmp_path, out, *extra):
+    """A run whose policy SIGKILLs its worker once in reach_panda seed 0 (retried: succeeds) and on every
+    try of crash seeds 0 and 1 (recorded as errors); shared with the Ray executor's test."""
+    doc = suite_doc()
+    doc["cases"][2]["seeds"] = [0, 1]
+    markers = tmp_path / f"markers-{out.name}"
+    markers.mkdir()
+    suite = write_suite(tmp_path, doc)
+    return [
+        *("--suite", suite, "--policy", "die_once", "--policy-opt", f"marker_dir={markers}"),
+        *("--output", out, "--video", "none", "--quiet", *extra),
+    ]
+
+
+def assert_killed_worker_rows(out):
+    ep = pd.read_parquet(out / "episodes.parquet")
+    assert len(ep) == 6
+    crashed = ep[ep.case_id == "crash"]
+    assert crashed.error_type.tolist() == ["WorkerCrash"] * 2
+    assert crashed.error.str.contains("worker process died during the episode").all()
+    # rows: reach_panda 0 (killed once, retried), 1; reach_ur5e 5, 6; crash 0, 1 (killed on both tries)
+    assert ep.attempts.tolist() == [2, 1, 1, 1, 2, 2]
+    assert ep[ep.case_id != "crash"].success.all()

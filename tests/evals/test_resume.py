@@ -19,9 +19,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # importlib mode: make the helpers importable
 from runner_helpers import (
     REPO,
+    assert_killed_worker_rows,
     assert_same_results,
     cli_command,
     fake_env,
+    killed_worker_args,
     main,
     run_main,
     suite_doc,
@@ -122,31 +124,10 @@ def test_resume_rejects_changed_selection(tmp_path, capsys):
     assert run_main(["--resume", tmp_path / "nothing"]) == 2
 
 
-def test_dead_worker_is_recorded_and_replaced(tmp_path):
-    doc = suite_doc()
-    doc["cases"][2]["seeds"] = [0, 1]  # two FakeCrash episodes: each kills its worker
+def test_dead_worker_is_retried_once_then_recorded(tmp_path):
     out = tmp_path / "run"
-    rc = run_main(
-        [
-            "--suite",
-            write_suite(tmp_path, doc),
-            "--policy",
-            "die",
-            "--workers",
-            "2",
-            "--output",
-            out,
-            "--video",
-            "none",
-            "--quiet",
-        ]
-    )
-    assert rc == 1
-    ep = pd.read_parquet(out / "episodes.parquet")
-    crashed = ep[ep.case_id == "crash"]
-    assert crashed.error_type.tolist() == ["WorkerCrash"] * 2
-    assert crashed.error.str.contains("exit code 3").all()
-    assert ep[ep.case_id != "crash"].success.all() and len(ep) == 6
+    assert run_main(killed_worker_args(tmp_path, out, "--workers", "2")) == 1
+    assert_killed_worker_rows(out)
 
 
 def _changed_task_info(task):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from dreamzero_jax.configs import get_config
-from dreamzero_jax.inference.frames import DROID_CAMERAS, FrameBuffer, block_clip, reset_image
 from dreamzero_jax.data.lerobot import Episode
+from dreamzero_jax.inference.frames import DROID_CAMERAS, FrameBuffer, block_clip, reset_image
 from dreamzero_jax.train.samples import (
     action_chunk,
     check_layout,

@@ -119,13 +119,17 @@ class BatchedSampler:
     def _fill(self, params, pool: SlotPool, slots, latents, starts) -> SlotPool:
         """Cache fill of each row's observed latents at its own ``starts`` frame."""
         session, cond = _gather(pool.session, slots), _gather(pool.cond, slots)
-        session = jax.vmap(self.sampler._fill, in_axes=(None, 0, 0, 0, 0))(params, session, latents, cond, starts)
+        session = jax.vmap(self.sampler._fill, in_axes=(None, 0, 0, 0, 0))(
+            params, session, latents, cond, starts
+        )
         return pool._replace(session=_scatter(pool.session, slots, session))
 
     def _denoise(self, params, pool: SlotPool, slots, chunk: ChunkInputs, starts) -> ChunkOutputs:
         """Each row's next video block and action chunk, denoised at its own ``starts`` frame."""
         session, cond = _gather(pool.session, slots), _gather(pool.cond, slots)
-        return jax.vmap(self.sampler._denoise, in_axes=(None, 0, 0, 0, 0))(params, session, cond, chunk, starts)
+        return jax.vmap(self.sampler._denoise, in_axes=(None, 0, 0, 0, 0))(
+            params, session, cond, chunk, starts
+        )
 
 
 def as_numpy_rows(out: ChunkOutputs, n: int) -> list[ChunkOutputs]:

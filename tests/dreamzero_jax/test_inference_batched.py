@@ -68,7 +68,9 @@ class Driver:
         if starting:
             size = bucket(len(starting))
             conds = [episodes[s][0] for s in starting]
-            cond = Conditioning(*(pad_rows([getattr(c, f) for c in conds], size) for f in Conditioning._fields))
+            cond = Conditioning(
+                *(pad_rows([getattr(c, f) for c in conds], size) for f in Conditioning._fields)
+            )
             self.pool = b.start(
                 self.params,
                 self.pool,

@@ -67,3 +67,33 @@ class EpisodeView:
 
     def infer(self, obs: dict[str, Any]) -> dict[str, Any]:
         return self.model.infer(obs)
+
+
+class SessionView:
+    """The model's native batched sessions as a :class:`~evals.contract.sessions.SessionPolicy`: one jitted
+    call answers every due session (each in its own KV-cache slot); ``metadata`` is typed here."""
+
+    def __init__(self, model: Any, max_sessions: int) -> None:
+        if max_sessions < 1:
+            raise ValueError(f"max_sessions must be >= 1, got {max_sessions}")
+        # one extra slot keeps the one-episode view (EpisodeView) of the same model usable alongside
+        model.reserve_sessions(max_sessions + 1)
+        self.model = model
+        self.max_sessions = int(max_sessions)
+        self.metadata = metadata_from_dict(model.metadata)
+        self._open: set[str] = set()
+
+    def start_session(self, session: str, instruction: str, seed: int) -> None:
+        from evals.policies.sessions import SessionLimitError
+
+        if session not in self._open and len(self._open) >= self.max_sessions:
+            raise SessionLimitError(f"all {self.max_sessions} session slots are in use")
+        self.model.start_session(session, instruction, int(seed))
+        self._open.add(session)
+
+    def infer_batch(self, requests: Any) -> list[dict[str, Any]]:
+        return self.model.infer_batch(requests)
+
+    def end_session(self, session: str) -> None:
+        self._open.discard(session)
+        self.model.end_session(session)

@@ -147,6 +147,13 @@ class DreamZeroBuilder:
             )
         return view
 
+    def session_policy(self, max_sessions: int) -> Any:
+        """The model's native batched multi-session policy (a ``SessionPolicy``): up to ``max_sessions``
+        episodes per jitted call. Builders without this method are wrapped in ``PerSessionPolicies``."""
+        from evals.policies import dreamzero
+
+        return dreamzero.SessionView(self._built(), max_sessions)
+
     def metadata(self) -> PolicyMetadata | None:
         return None if self._model is None else metadata_from_dict(self._model.metadata)
 

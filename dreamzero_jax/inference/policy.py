@@ -39,7 +39,13 @@ from dreamzero_jax.inference.batched import BatchedSampler, bucket, pad_rows, pa
 from dreamzero_jax.inference.compile_counter import CompileCounter
 from dreamzero_jax.inference.components import Components, build_components
 from dreamzero_jax.inference.encoders import TextEncoder, image_encoder, vae_encoder
-from dreamzero_jax.inference.episode import EpisodeState, SessionLimitError, SessionRequest, free_slot
+from dreamzero_jax.inference.episode import (
+    EpisodeState,
+    SessionLimitError,
+    SessionRequest,
+    chunk_noise,
+    free_slot,
+)
 from dreamzero_jax.inference.frames import DROID_CAMERAS, FrameBuffer, block_clip, reset_image
 from dreamzero_jax.inference.sampler import ChunkInputs, ChunkSampler, Conditioning, SamplerConfig
 from dreamzero_jax.normalization import NormStats, default_stats
@@ -67,16 +73,6 @@ def resolve_config(config_name: str | None, checkpoint) -> ModelConfig:
             f"checkpoint {checkpoint} holds config {recorded.name!r}, not {config_name!r} (drop the config option)"
         )
     return recorded
-
-
-def chunk_noise(config: ModelConfig, seed: int, latent_hw: tuple[int, int]) -> tuple[jax.Array, jax.Array]:
-    """One chunk's (video [1, nfpb, h, w, C], action [1, A, action_dim]) noise; the action noise is the
-    first values of the video noise in upstream's [B, C, F, H, W] layout, as upstream draws it."""
-    dit, nfpb = config.dit, config.dit.num_frame_per_block
-    video = jax.random.normal(jax.random.key(seed), (1, dit.out_dim, nfpb, *latent_hw))  # upstream layout
-    n_action = config.action_horizon * dit.action_dim
-    action = video.reshape(-1)[:n_action].reshape(1, config.action_horizon, dit.action_dim)
-    return jnp.moveaxis(video, 1, -1), action
 
 
 def _ms(t0: float) -> float:

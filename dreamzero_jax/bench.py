@@ -1,6 +1,10 @@
 """Inference benchmark of the DreamZero chunk step: KV cache vs full recompute, DiT step caching, compiles.
 
     python -m dreamzero_jax.bench --config bench [--chunks 8] [--repeats 3] [--out results/bench/inference.csv]
+    python -m dreamzero_jax.bench --config bench --batch 1,2,4,8 [--chunks 4] [--repeats 2]
+
+With ``--batch`` it instead measures batched multi-session chunk calls (:mod:`dreamzero_jax.bench_batch`):
+per-chunk latency and chunks/s per batch size, ending with ``summary: batch4_over_batch1=...``.
 
 Runs the jitted chunk sampler (cache fill + denoising; the VAE and encoders are not part of it) with random
 weights and inputs for ``--chunks`` chunks per episode, after a two-chunk warm-up per mode (it compiles every
@@ -28,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from dreamzero_jax.bench_batch import batch_report, benchmark_batches, latent_hw
 from dreamzero_jax.configs import config_names, get_config
 from dreamzero_jax.configs.dit import CLIP_DIM, CLIP_TOKENS, DiTConfig
 from dreamzero_jax.inference.compile_counter import CompileCounter
@@ -55,11 +60,6 @@ def kv_cache_bytes(cfg: DiTConfig, branches: int, bytes_per_value: int) -> int:
         * cfg.head_dim
         * bytes_per_value
     )
-
-
-def latent_hw(config) -> tuple[int, int]:
-    """Latent size of the 2x2 view canvas (VAE: 8x spatial compression)."""
-    return (2 * config.view_size[0] // 8, 2 * config.view_size[1] // 8)
 
 
 def random_inputs(config, dit: DiTConfig, chunks: int, seed: int = 0):
@@ -193,6 +193,17 @@ def report(bench: dict, out: Path) -> str:
     return "\n".join(lines)
 
 
+def parse_sizes(text: str) -> list[int] | None:
+    """``"1,2,4,8"`` -> [1, 2, 4, 8]; None unless every size is a power of two (a bucket: no padding)."""
+    try:
+        sizes = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        return None
+    if not sizes or any(n < 1 or n & (n - 1) for n in sizes):
+        return None
+    return sizes
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m dreamzero_jax.bench",
@@ -202,9 +213,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--config", default="bench", help="model config to benchmark (default: bench; tiny for a smoke run)"
     )
-    p.add_argument("--chunks", type=int, default=8, help="chunks per episode (>= 2; default 8)")
     p.add_argument(
-        "--repeats", type=int, default=3, help="measured episodes per mode after the warm-up (default 3)"
+        "--chunks", type=int, default=None, help="chunks per episode (>= 2; default 8, with --batch 4)"
+    )
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="measured episodes per mode after the warm-up (default 3, with --batch 2)",
+    )
+    p.add_argument(
+        "--batch",
+        default=None,
+        help="comma-separated batch sizes (sessions per call, each 1, 2, 4, 8 or a power of two), e.g. 1,2,4,8",
     )
     p.add_argument("--out", type=Path, default=Path("results/bench/inference.csv"), help="CSV output path")
     return p
@@ -215,13 +236,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.config not in config_names():
         print(f"error: unknown --config {args.config!r}; valid: {', '.join(config_names())}", file=sys.stderr)
         return EXIT_USAGE
-    if args.chunks < 2 or args.repeats < 1:
+    batched = args.batch is not None
+    chunks = args.chunks if args.chunks is not None else (4 if batched else 8)
+    repeats = args.repeats if args.repeats is not None else (2 if batched else 3)
+    if chunks < 2 or repeats < 1:
         print("error: --chunks must be >= 2 and --repeats >= 1", file=sys.stderr)
         return EXIT_USAGE
+    if batched:
+        sizes = parse_sizes(args.batch)
+        if sizes is None:
+            print(f"error: --batch {args.batch!r}: give powers of two like 1,2,4,8", file=sys.stderr)
+            return EXIT_USAGE
+        print(
+            f"batch benchmark of {args.config}: {chunks} chunks x {repeats} repeats on {jax.devices()[0].platform}"
+        )
+        print(batch_report(benchmark_batches(args.config, sizes, chunks, repeats)))
+        return 0
     print(
-        f"benchmarking {args.config} for {args.chunks} chunks x {args.repeats} repeats on {jax.devices()[0].platform}"
+        f"benchmarking {args.config} for {chunks} chunks x {repeats} repeats on {jax.devices()[0].platform}"
     )
-    print(report(benchmark(args.config, args.chunks, args.repeats), args.out))
+    print(report(benchmark(args.config, chunks, repeats), args.out))
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

@@ -1,6 +1,11 @@
 """``DreamZeroPolicy``: the JAX DreamZero model as a stateful closed-loop policy (the runner's ``dreamzero``).
 
-Per ``infer(obs)`` it follows upstream ``lazy_joint_video_action`` (DROID server frame handling in
+It serves up to ``max_sessions`` sessions at once (``start_session`` / ``infer_batch`` / ``end_session``,
+the shape of ``evals.contract.sessions.SessionPolicy``): the due requests of many episodes run as one
+batched model call (:mod:`.batched`), each session in its own KV-cache slot. ``reset`` / ``infer`` are
+the one-episode API: a single session answered through the same batched path (at batch 1).
+
+Per request it follows upstream ``lazy_joint_video_action`` (DROID server frame handling in
 :mod:`.frames`):
 
 1. reset detection -- a new prompt, a single-frame clip (first call of an episode) or a full attention
@@ -9,7 +14,7 @@ Per ``infer(obs)`` it follows upstream ``lazy_joint_video_action`` (DROID server
 3. at a reset: CLIP tokens and the i2v conditioning ``ys`` of the reset image, then a timestep-0 pass
    over its latent that fills the KV cache; otherwise: VAE-encode the newly observed frames and fill
    the cache with their last ``num_frame_per_block`` latents;
-4. denoise the next video block and the action chunk together (:class:`.sampler.ChunkSampler`);
+4. denoise the next video block and the action chunk together (:class:`.batched.BatchedSampler`);
 5. return the first 8 action dims (7 joints + gripper) denormalised with the checkpoint's statistics.
 
 The chunk noise is re-drawn from the episode seed every chunk (upstream re-seeds its generator with the
@@ -30,9 +35,17 @@ from flax import nnx
 from dreamzero_jax.checkpoint import CheckpointError, read_model_config
 from dreamzero_jax.conditioning import build_y, droid_prompt
 from dreamzero_jax.configs import ModelConfig, get_config
+from dreamzero_jax.inference.batched import BatchedSampler, bucket, pad_rows, pad_slots
 from dreamzero_jax.inference.compile_counter import CompileCounter
 from dreamzero_jax.inference.components import Components, build_components
 from dreamzero_jax.inference.encoders import TextEncoder, image_encoder, vae_encoder
+from dreamzero_jax.inference.episode import (
+    EpisodeState,
+    SessionLimitError,
+    SessionRequest,
+    chunk_noise,
+    free_slot,
+)
 from dreamzero_jax.inference.frames import DROID_CAMERAS, FrameBuffer, block_clip, reset_image
 from dreamzero_jax.inference.sampler import ChunkInputs, ChunkSampler, Conditioning, SamplerConfig
 from dreamzero_jax.models.precision import PRECISIONS, kv_cache_dtype, set_dit_precision
@@ -41,6 +54,8 @@ from dreamzero_jax.sharding import mesh_from_spec, shard_model
 from dreamzero_jax.views import to_signed_unit
 
 ACTION_DIM = 8  # DROID: 7 joint positions + gripper
+EPISODE = "\0episode"  # the session key of the one-episode API (reset / infer)
+__all__ = ["DreamZeroPolicy", "SessionLimitError", "SessionRequest"]
 # Upstream's negative prompt (``dreamzero_cotrain.py``: the Wan2.1 default), used by the uncond branch.
 NEGATIVE_PROMPT = (
     "Vibrant colors, overexposed, static, blurry details, text, subtitles, style, artwork, painting, image, "
@@ -62,16 +77,6 @@ def resolve_config(config_name: str | None, checkpoint) -> ModelConfig:
     return recorded
 
 
-def chunk_noise(config: ModelConfig, seed: int, latent_hw: tuple[int, int]) -> tuple[jax.Array, jax.Array]:
-    """One chunk's (video [1, nfpb, h, w, C], action [1, A, action_dim]) noise; the action noise is the
-    first values of the video noise in upstream's [B, C, F, H, W] layout, as upstream draws it."""
-    dit, nfpb = config.dit, config.dit.num_frame_per_block
-    video = jax.random.normal(jax.random.key(seed), (1, dit.out_dim, nfpb, *latent_hw))  # upstream layout
-    n_action = config.action_horizon * dit.action_dim
-    action = video.reshape(-1)[:n_action].reshape(1, config.action_horizon, dit.action_dim)
-    return jnp.moveaxis(video, 1, -1), action
-
-
 def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1e3
 
@@ -88,7 +93,10 @@ class DreamZeroPolicy:
         seed: int,
         cache_policy="kv",
         precision: str = "float32",
+        max_sessions: int = 1,
     ):
+        if max_sessions < 1:
+            raise ValueError(f"max_sessions must be >= 1, got {max_sessions}")
         self.config, self.stats, self.seed = config, stats, int(seed)
         self.kv_dtype = kv_cache_dtype(precision)  # the DiT's precision is set on components.dit
         dit = config.dit
@@ -102,13 +110,17 @@ class DreamZeroPolicy:
             cache_policy=cache_policy,
         )
         self.sampler = ChunkSampler(components.dit, sampler_cfg, self.compiles)
+        self.batched = BatchedSampler(self.sampler)
         self.params = nnx.state(components.dit)
         self.text = TextEncoder(
             components.tokenizer, components.t5, dit.text_len, dit.text_dim, self.compiles
         )
         self.encode_image = image_encoder(components.clip, self.compiles, components.image_features)
         self.encode_video = vae_encoder(components.vae, self.compiles)
-        self.frames = FrameBuffer(config.view_size, DROID_CAMERAS)
+        self.max_sessions = int(max_sessions)
+        self.sessions: dict[str, EpisodeState] = {}
+        self.pool = None  # the SlotPool, allocated at the first reset (it needs the latent size)
+        self.latent_hw: tuple[int, int] | None = None
         self.metadata = {
             "name": "dreamzero",
             "action_space": "joint_position",
@@ -125,7 +137,6 @@ class DreamZeroPolicy:
                 "dtype": precision,
             },
         }
-        self.reset("")
 
     @classmethod
     def from_config(
@@ -135,12 +146,14 @@ class DreamZeroPolicy:
 
         ``config_name`` defaults to the checkpoint's recorded config (``tiny`` for random weights); naming
         another config than the checkpoint's raises :class:`CheckpointError`. ``overrides``: ModelConfig
-        fields (``cfg_scale``, ``dit_cache``, ...), DiTConfig fields (``max_chunk_size``, ...) and
-        ``cache_policy`` (``kv`` | ``recompute``). ``dtype``: ``float32`` (default, the reference) or
-        ``bfloat16`` (:mod:`dreamzero_jax.models.precision`); ``mesh``: a ``data:D,model:M`` spec whose DiT
-        parameters are sharded by :mod:`dreamzero_jax.sharding` (single host; None: one device)."""
+        fields (``cfg_scale``, ``dit_cache``, ...), DiTConfig fields (``max_chunk_size``, ...),
+        ``cache_policy`` (``kv`` | ``recompute``) and ``max_sessions`` (concurrent sessions, default 1).
+        ``dtype``: ``float32`` (default, the reference) or ``bfloat16`` (:mod:`dreamzero_jax.models.precision`);
+        ``mesh``: a ``data:D,model:M`` spec whose DiT parameters are sharded by :mod:`dreamzero_jax.sharding`
+        (single host; None: one device)."""
         config = resolve_config(config_name, checkpoint)
         cache_policy = overrides.pop("cache_policy", "kv")
+        max_sessions = int(overrides.pop("max_sessions", 1))
         precision = overrides.pop("dtype", "float32")
         mesh = overrides.pop("mesh", None)
         if precision not in PRECISIONS:
@@ -160,29 +173,71 @@ class DreamZeroPolicy:
         set_dit_precision(components.dit, precision)
         if device_mesh is not None:  # random weights; restored ones already sit in their shards
             shard_model(components.dit, device_mesh)
-        policy = cls(config, components, stats, seed=seed, cache_policy=cache_policy, precision=precision)
+        policy = cls(
+            config,
+            components,
+            stats,
+            seed=seed,
+            cache_policy=cache_policy,
+            precision=precision,
+            max_sessions=max_sessions,
+        )
         policy.metadata["config"]["checkpoint"] = None if checkpoint is None else str(checkpoint)
         policy.metadata["config"]["mesh"] = mesh
         return policy
 
-    # ---- episode state ---------------------------------------------------------------------------
+    # ---- sessions --------------------------------------------------------------------------------
+
+    def reserve_sessions(self, n: int) -> None:
+        """Hold at least ``n`` concurrent sessions (grows the slot pool; running sessions keep their slots)."""
+        self.max_sessions = max(self.max_sessions, int(n))
+        if self.pool is not None:
+            self.pool = self.batched.grow(self.pool, self.max_sessions)
+
+    def start_session(self, session: str, instruction: str, seed: int) -> None:
+        """(Re)start ``session``: an episode with ``instruction`` whose chunk noise comes from ``seed``.
+
+        A restarted session keeps its slot; a new one takes a free slot (:class:`SessionLimitError` if none).
+        """
+        old = self.sessions.get(session)
+        slot = old.slot if old is not None else free_slot(self.sessions, self.max_sessions)
+        frames = FrameBuffer(self.config.view_size, DROID_CAMERAS)
+        self.sessions[session] = EpisodeState(instruction, int(seed), slot, frames)
+
+    def end_session(self, session: str) -> None:
+        """Free the session's slot (unknown keys are ignored)."""
+        self.sessions.pop(session, None)
+
+    # ---- the one-episode API ---------------------------------------------------------------------
 
     def reset(self, instruction: str, seed: int | None = None) -> None:
         """Start an episode: clear frames and the sequence; ``seed`` (optional) re-seeds the chunk noise."""
-        self.instruction = instruction
-        self.episode_seed = self.seed if seed is None else int(seed)
-        self._noise = None
-        self.frames.reset()
-        self.prompt: str | None = None
-        self.start_frame = 0
-        self.session = None
-        self.cond: Conditioning | None = None
-        self.chunks = 0
+        self.start_session(EPISODE, instruction, self.seed if seed is None else int(seed))
 
-    def _chunk_noise(self, latent_hw: tuple[int, int]) -> tuple[jax.Array, jax.Array]:
-        if self._noise is None:
-            self._noise = chunk_noise(self.config, self.episode_seed, latent_hw)
-        return self._noise
+    def infer(self, obs: dict[str, Any]) -> dict[str, Any]:
+        """The next action chunk of the episode (``reset`` first; without it the instruction is empty)."""
+        if EPISODE not in self.sessions:
+            self.reset("")
+        return self.infer_batch([SessionRequest(EPISODE, obs)])[0]
+
+    @property
+    def start_frame(self) -> int:
+        """The one-episode session's next denoising frame."""
+        return self.sessions[EPISODE].start_frame
+
+    # ---- per-request host steps ------------------------------------------------------------------
+
+    def _context(self, prompt: str) -> jax.Array:
+        """[branches, text_len, text_dim] float32: the prompt's, and the negative prompt's when CFG is on."""
+        contexts = [self.text(prompt)]
+        if self.config.cfg_scale != 1.0:
+            contexts.append(self.text(NEGATIVE_PROMPT))
+        return jnp.concatenate(contexts).astype(jnp.float32)
+
+    def _chunk_noise(self, episode: EpisodeState) -> tuple[jax.Array, jax.Array]:
+        if episode.noise is None:
+            episode.noise = chunk_noise(self.config, episode.seed, self.latent_hw)
+        return episode.noise
 
     @staticmethod
     def _raw_state(obs: dict) -> np.ndarray:
@@ -195,66 +250,121 @@ class DreamZeroPolicy:
         # upstream casts the state to bfloat16 before the model
         return jnp.asarray(state).astype(jnp.bfloat16).astype(jnp.float32)
 
+    def _slots(self, episodes: list[EpisodeState], size: int) -> jax.Array:
+        return pad_slots([e.slot for e in episodes], size, self.pool.capacity)
+
+    # ---- batched model steps ---------------------------------------------------------------------
+
+    def _start(self, episodes, clips, contexts, timing: dict[str, float]) -> None:
+        """Resetting sessions: CLIP tokens and ``ys`` of each reset image, then their frame-0 cache fill."""
+        cfg, size = self.config, bucket(len(episodes))
+        t0 = time.perf_counter()
+        images = pad_rows([to_signed_unit(reset_image(c)) for c in clips], size)
+        clip = self.encode_image(images)  # a fixed stand-in is [1, ...] for any batch
+        clip = jax.block_until_ready(jnp.broadcast_to(clip, (size, *clip.shape[1:])))
+        timing["image"] = _ms(t0)
+        t0 = time.perf_counter()
+        ys, latents = jax.block_until_ready(build_y(images, cfg.num_frames, self.encode_video))
+        timing["vae"] = _ms(t0)
+        if self.pool is None:
+            self.latent_hw = tuple(latents.shape[2:4])
+            self.pool = self.batched.new_pool(self.max_sessions, self.latent_hw, ys.shape[1], self.kv_dtype)
+        cond = Conditioning(pad_rows(contexts, size), clip[:, None], ys[:, None])
+        t0 = time.perf_counter()
+        slots = self._slots(episodes, size)
+        self.pool = jax.block_until_ready(
+            self.batched.start(self.params, self.pool, slots, cond, latents[:, None])
+        )
+        timing["kv_fill"] = _ms(t0)
+        for e in episodes:
+            e.start_frame = 1
+
+    def _fill(self, episodes, clips, timing: dict[str, float]) -> None:
+        """Continuing sessions: VAE of the newly observed frames, then the cache fill of their last block."""
+        nfpb, size = self.config.dit.num_frame_per_block, bucket(len(episodes))
+        t0 = time.perf_counter()
+        video = pad_rows([to_signed_unit(block_clip(c, nfpb)) for c in clips], size)
+        latents = jax.block_until_ready(self.encode_video(video)[:, -nfpb:])
+        timing["vae"] = timing.get("vae", 0.0) + _ms(t0)
+        t0 = time.perf_counter()
+        starts = jnp.asarray(
+            [e.start_frame - nfpb for e in episodes] + [0] * (size - len(episodes)), jnp.int32
+        )
+        slots = self._slots(episodes, size)
+        self.pool = jax.block_until_ready(
+            self.batched.fill(self.params, self.pool, slots, latents[:, None], starts)
+        )
+        timing["kv_fill"] = timing.get("kv_fill", 0.0) + _ms(t0)
+
+    def _denoise(self, episodes, observations, timing: dict[str, float]):
+        """Every session's next chunk in one call: host arrays (video, actions, DiT steps run)."""
+        size = bucket(len(episodes))
+        t0 = time.perf_counter()
+        noises = [self._chunk_noise(e) for e in episodes]
+        chunk = ChunkInputs(
+            pad_rows([self._state(o) for o in observations], size),
+            pad_rows([v for v, _ in noises], size),
+            pad_rows([a for _, a in noises], size),
+        )
+        starts = jnp.asarray([e.start_frame for e in episodes] + [0] * (size - len(episodes)), jnp.int32)
+        out = self.batched.denoise(self.params, self.pool, self._slots(episodes, size), chunk, starts)
+        video, actions, ran = np.asarray(out.video), np.asarray(out.action), np.asarray(out.ran)
+        timing["denoise"] = _ms(t0)
+        return video, actions, ran
+
     # ---- inference -------------------------------------------------------------------------------
 
-    def infer(self, obs: dict[str, Any]) -> dict[str, Any]:
+    def infer_batch(self, requests) -> list[dict[str, Any]]:
+        """Each request (``.session``, ``.obs``; at most one per session) answered as ``infer`` would answer
+        it alone, in request order, with all sessions' model work batched."""
         t_total = time.perf_counter()
+        keys = [r.session for r in requests]
+        if len(set(keys)) != len(keys):
+            raise ValueError("infer_batch takes at most one request per session")
+        missing = [k for k in keys if k not in self.sessions]
+        if missing:
+            raise KeyError(f"no started DreamZero session for {missing}")
+        episodes = [self.sessions[k] for k in keys]
+        observations = [dict(r.obs) for r in requests]
+        local_attn = self.config.dit.local_attn_size
+        clips = [
+            e.push(o, droid_prompt(str(o.get("prompt") or e.instruction)), local_attn)
+            for e, o in zip(episodes, observations, strict=True)
+        ]
         timing: dict[str, float] = {}
-        cfg, dit = self.config, self.config.dit
-        prompt = droid_prompt(str(obs.get("prompt") or self.instruction))
-        frames = self.frames.push(obs)
-        if prompt != self.prompt or frames.shape[0] == 1 or self.start_frame >= dit.local_attn_size:
-            self.prompt, self.start_frame = prompt, 0
-
         t0 = time.perf_counter()
-        contexts = [self.text(prompt)] + ([self.text(NEGATIVE_PROMPT)] if cfg.cfg_scale != 1.0 else [])
-        context = jax.block_until_ready(jnp.concatenate(contexts).astype(jnp.float32))
+        contexts = jax.block_until_ready([self._context(e.prompt) for e in episodes])
         timing["text"] = _ms(t0)
-
-        nfpb = dit.num_frame_per_block
-        if self.start_frame == 0:
-            t0 = time.perf_counter()
-            image = to_signed_unit(reset_image(frames))[None]
-            clip = jax.block_until_ready(self.encode_image(image))
-            timing["image"] = _ms(t0)
-            t0 = time.perf_counter()
-            ys, latents = build_y(image, cfg.num_frames, self.encode_video)
-            jax.block_until_ready(ys)
-            timing["vae"] = _ms(t0)
-            self.cond = Conditioning(context, clip, ys)
-            self.session = self.sampler.new_session(latents.shape[2:4], self.kv_dtype)
-            fill_start = 0
-        else:
-            t0 = time.perf_counter()
-            latents = self.encode_video(to_signed_unit(block_clip(frames, nfpb))[None])[:, -nfpb:]
-            jax.block_until_ready(latents)
-            timing["vae"] = _ms(t0)
-            self.cond = self.cond._replace(context=context)
-            fill_start = self.start_frame - nfpb
-
-        t0 = time.perf_counter()
-        self.session = self.sampler.fill(self.params, self.session, latents, self.cond, jnp.int32(fill_start))
-        jax.block_until_ready(self.session)
-        timing["kv_fill"] = _ms(t0)
-        if self.start_frame == 0:
-            self.start_frame = 1
-
-        t0 = time.perf_counter()
-        noise_video, noise_action = self._chunk_noise(latents.shape[2:4])
-        chunk = ChunkInputs(self._state(obs), noise_video, noise_action)
-        out = self.sampler.denoise(self.params, self.session, self.cond, chunk, jnp.int32(self.start_frame))
-        actions = np.asarray(out.action[0, :, :ACTION_DIM])  # blocks until ready
-        timing["denoise"] = _ms(t0)
-        passes = int(np.sum(np.asarray(out.ran)))
-        timing["dit_pass"] = timing["denoise"] / max(passes, 1)
-        self.start_frame += nfpb
-        self.chunks += 1
-
-        actions = self.stats.action.denormalize(actions)
-        rel = cfg.relative_action_dims  # offsets from the state at this call (upstream's relative mode)
-        actions[:, :rel] += self._raw_state(obs)[:rel]
+        resets = [i for i, e in enumerate(episodes) if e.resetting]
+        going = [i for i, e in enumerate(episodes) if not e.resetting]
+        if resets:
+            self._start(
+                [episodes[i] for i in resets],
+                [clips[i] for i in resets],
+                [contexts[i] for i in resets],
+                timing,
+            )
+        if going:
+            self._fill([episodes[i] for i in going], [clips[i] for i in going], timing)
+        video, actions, ran = self._denoise(episodes, observations, timing)
         timing["total"] = _ms(t_total)
         timing["scheduler"] = timing["total"] - sum(
             v for k, v in timing.items() if k in ("text", "image", "vae", "kv_fill", "denoise")
         )  # host-side remainder, as upstream reports its "scheduler" time
-        return {"actions": actions, "video": np.asarray(out.video), "timing": timing, "dit_passes": passes}
+        return [
+            self._answer(e, o, video[i], actions[i], ran[i], timing, i in resets, len(episodes))
+            for i, (e, o) in enumerate(zip(episodes, observations, strict=True))
+        ]
+
+    def _answer(self, episode, obs, video, actions, ran, timing, reset: bool, batch: int) -> dict[str, Any]:
+        """One session's reply: denormalised actions, its video latents, the call's timing."""
+        cfg = self.config
+        episode.start_frame += cfg.dit.num_frame_per_block
+        episode.chunks += 1
+        actions = self.stats.action.denormalize(actions[0, :, :ACTION_DIM])
+        rel = cfg.relative_action_dims  # offsets from the state at this call (upstream's relative mode)
+        actions[:, :rel] += self._raw_state(obs)[:rel]
+        passes = int(ran.sum())
+        own = {k: v for k, v in timing.items() if reset or k != "image"}
+        own["dit_pass"] = timing["denoise"] / max(passes, 1)
+        return {"actions": actions, "video": video, "timing": own, "dit_passes": passes, "batch_size": batch}

@@ -11,9 +11,7 @@ the package; random weights (the ``tiny`` config unless ``config=`` says otherwi
 
 from __future__ import annotations
 
-import copy
 import sys
-import weakref
 from typing import Any
 
 from evals.contract.policy import metadata_from_dict
@@ -82,29 +80,10 @@ def build_model(
     )
 
 
-# What ``DreamZeroPolicy`` keeps per episode: ``reset`` sets all of it, ``infer`` reassigns all of it but the
-# frame buffer, which it fills in place (so each episode needs its own buffer object).
-_EPISODE_STATE = (
-    "instruction",
-    "episode_seed",
-    "_noise",
-    "frames",
-    "prompt",
-    "start_frame",
-    "session",
-    "cond",
-)
-_EPISODE_STATE += ("chunks",)
-# model -> weak reference to the view whose episode state the model holds now
-_HOLDERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 class EpisodeView:
-    """One episode's view of the shared model: ``reset`` passes the episode seed.
-
-    Views of one model are independent episodes even when their calls interleave (``evals.run --batch``
-    without a natively batched model): before a view resets or infers, the model's episode state is swapped
-    to that view's (array references, no copies), so each episode computes exactly what it would alone.
+    """One episode's view of the shared model (``evals.run`` without ``--batch``): ``reset`` passes the
+    episode seed. It uses the model's single-episode API, so one view of a model runs at a time; concurrent
+    episodes (``--batch``, ``evals.serve``) go through :class:`SessionView`, where each has its own slot.
 
     This is where the model enters ``evals``: its plain metadata dict becomes a typed ``PolicyMetadata``.
     """
@@ -113,41 +92,39 @@ class EpisodeView:
         self.model = model
         self.seed = int(seed)
         self.metadata = metadata_from_dict(model.metadata)
-        self._saved: dict[str, Any] | None = None  # this episode's state while another view holds the model
-
-    def _hold(self) -> None:
-        """Make the model hold this view's episode state, saving the previous holder's."""
-        ref = _HOLDERS.get(self.model)
-        holder = ref() if ref is not None else None
-        if holder is self:
-            return
-        model = self.model
-        if holder is not None:
-            holder._saved = {k: getattr(model, k) for k in _EPISODE_STATE if hasattr(model, k)}
-            if hasattr(model, "frames"):
-                model.frames = copy.deepcopy(model.frames)  # the holder keeps its own buffer
-        for key, value in (self._saved or {}).items():
-            setattr(model, key, value)
-        self._saved = None
-        _HOLDERS[model] = weakref.ref(self)
 
     def reset(self, instruction: str) -> None:
-        self._hold()
         self.model.reset(instruction, seed=self.seed)
 
     def infer(self, obs: dict[str, Any]) -> dict[str, Any]:
-        self._hold()
         return self.model.infer(obs)
 
 
-def fork_session(model: Any) -> Any:
-    """A copy of ``model`` with its own episode state, sharing the weights, encoders and compiled functions.
+class SessionView:
+    """The model's native batched sessions as a :class:`~evals.contract.sessions.SessionPolicy`: one jitted
+    call answers every due session (each in its own KV-cache slot); ``metadata`` is typed here."""
 
-    A ``DreamZeroPolicy``'s episode state is what ``reset`` reassigns plus its frame buffer (the only attribute
-    ``infer`` mutates in place); everything else is read-only after construction. So a shallow copy with its own
-    frame buffer is an independent session at the cost of its KV cache, not of a second model or compile. It
-    serves concurrent sessions one request at a time until a native batched session policy replaces it.
-    """
-    clone = copy.copy(model)
-    clone.frames = copy.deepcopy(model.frames)
-    return clone
+    def __init__(self, model: Any, max_sessions: int) -> None:
+        if max_sessions < 1:
+            raise ValueError(f"max_sessions must be >= 1, got {max_sessions}")
+        # one extra slot keeps the one-episode view (EpisodeView) of the same model usable alongside
+        model.reserve_sessions(max_sessions + 1)
+        self.model = model
+        self.max_sessions = int(max_sessions)
+        self.metadata = metadata_from_dict(model.metadata)
+        self._open: set[str] = set()
+
+    def start_session(self, session: str, instruction: str, seed: int) -> None:
+        from evals.policies.sessions import SessionLimitError
+
+        if session not in self._open and len(self._open) >= self.max_sessions:
+            raise SessionLimitError(f"all {self.max_sessions} session slots are in use")
+        self.model.start_session(session, instruction, int(seed))
+        self._open.add(session)
+
+    def infer_batch(self, requests: Any) -> list[dict[str, Any]]:
+        return self.model.infer_batch(requests)
+
+    def end_session(self, session: str) -> None:
+        self._open.discard(session)
+        self.model.end_session(session)

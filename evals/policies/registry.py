@@ -158,16 +158,23 @@ class DreamZeroBuilder:
         return dreamzero.EpisodeView(self._built(), seed)
 
     def for_action_spec(self, spec: ActionSpec, chunk_length: int = 1) -> Policy:
-        """One served session's policy: its own episode state over the shared weights and compiled functions
-        (``chunk_length`` is the model's own); it resets with the model seed, as the model does by default."""
+        """The model as one served policy (``chunk_length`` is the model's own); it resets with the model seed.
+        Concurrent sessions are served by :meth:`session_policy`."""
         from evals.policies import dreamzero
 
-        view = dreamzero.EpisodeView(dreamzero.fork_session(self._built()), self.seed)
+        view = dreamzero.EpisodeView(self._built(), self.seed)
         if view.metadata.action_space not in (None, spec.action_space):
             raise PolicySpecError(
                 f"policy 'dreamzero' acts in {view.metadata.action_space}, not --action-space {spec.action_space}"
             )
         return view
+
+    def session_policy(self, max_sessions: int) -> Any:
+        """The model's native batched multi-session policy (a ``SessionPolicy``): up to ``max_sessions``
+        episodes per jitted call. Builders without this method are wrapped in ``PerSessionPolicies``."""
+        from evals.policies import dreamzero
+
+        return dreamzero.SessionView(self._built(), max_sessions)
 
     def metadata(self) -> PolicyMetadata | None:
         return None if self._model is None else metadata_from_dict(self._model.metadata)

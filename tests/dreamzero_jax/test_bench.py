@@ -34,3 +34,18 @@ def test_bench_runs_and_writes_csv_and_summary(tmp_path, capsys):
     assert len(chunk_rows) == 2 * len(MODES)
     passes = {r["mode"]: int(r["dit_passes"]) for r in chunk_rows if r["chunk"] == "1"}
     assert passes["kv_off"] == 16 and passes["kv_static"] == 8 and passes["recompute"] == 8
+
+
+def test_batch_sizes_must_be_powers_of_two(capsys):
+    assert main(["--config", "tiny", "--batch", "1,3"]) == EXIT_USAGE
+    assert "powers of two" in capsys.readouterr().err
+    assert main(["--config", "tiny", "--batch", "two"]) == EXIT_USAGE
+
+
+@pytest.mark.slow
+def test_batch_bench_prints_throughput_per_batch_and_summary(capsys):
+    assert main(["--config", "tiny", "--batch", "1,2", "--chunks", "2", "--repeats", "1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("summary: batch2_over_batch1=") and lines[-1].endswith("new_compiles=0")
+    rows = [line.split("|") for line in lines if line.strip()[:1].isdigit()]
+    assert [int(r[0]) for r in rows] == [1, 2] and [int(r[1]) for r in rows] == [2, 4]  # CFG: 2 rows each

@@ -15,13 +15,14 @@ from jax.sharding import PartitionSpec as P
 from dreamzero_jax.sharding import MODEL, make_mesh, spec_for
 
 WORKER = Path(__file__).with_name("_sharding_worker.py")
+BATCHED_WORKER = Path(__file__).with_name("_batched_sharding_worker.py")
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _run_worker(*args: str) -> str:
+def _run_worker(*args: str, worker: Path = WORKER) -> str:
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8", "JAX_PLATFORMS": "cpu"}
     proc = subprocess.run(
-        [sys.executable, str(WORKER), *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=900
+        [sys.executable, str(worker), *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=900
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
@@ -51,3 +52,8 @@ def test_sharded_training_forward_matches_unsharded():
 @pytest.mark.slow
 def test_sharded_cached_forward_matches_unsharded():
     assert "max_abs_errs" in _run_worker("--cached")
+
+
+def test_batched_sessions_sharded_over_data_match_unsharded():
+    """Eight sessions, one per device on the 'data' axis, at mixed chunk indices (see the worker)."""
+    assert "max_abs_errs" in _run_worker(worker=BATCHED_WORKER)

@@ -2,10 +2,17 @@
 
 Any exception from the env or the policy is caught and recorded on the episode (termination "error");
 `KeyboardInterrupt` is not caught, so Ctrl-C still stops the run.
+
+Cameras are rendered on demand: only for the observation before a policy call (the adapter says when), for
+live video frames and for `--dataset` (every step). With `failure_video`, the episode records the env's view
+state at every video frame instead, and a failed episode's frames are rendered from those afterwards (the
+same pixels as live; see `envs.view_state`). Video frames are the reset view and every `video_stride`-th
+step's view after it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -19,6 +26,7 @@ from evals.dataset.options import DatasetOptions
 from evals.runner.backend import default_backend
 from evals.runner.columns import STEP_SCHEMA
 from evals.runner.env_cache import EnvCache
+from evals.runner.render_plan import RenderPlan, make_plan, rerender
 from evals.runner.spec import EpisodeSpec
 
 
@@ -153,6 +161,7 @@ class _Trace:
     """What one episode produced so far: the step columns, per-step timings, outcome flags, frames."""
 
     frames: list[np.ndarray] | None
+    view_states: list[Any] | None = None  # failure_video: the env's view state at every video frame
     variations: dict[str, Any] = field(default_factory=dict)  # info["variations"] at reset
     # Per-episode step columns; the recorder adds the episode key (case_id, seed).
     steps: dict[str, list[Any]] = field(
@@ -169,6 +178,14 @@ class _Trace:
     def add_frame(self, obs: dict[str, Any], cameras: tuple[str, ...]) -> None:
         if self.frames is not None and (tile := tile_cameras(obs, cameras)) is not None:
             self.frames.append(tile)
+
+    def add_view(self, view: RenderPlan, t: int, obs: dict[str, Any]) -> None:
+        """Keep step `t`'s view (the reset view is t = 0) if it is a video frame: live pixels or view state."""
+        if not view.is_frame(t):
+            return
+        if self.view_states is not None:
+            self.view_states.append(view.env.unwrapped.view_state())
+        self.add_frame(obs, view.video_cams)
 
     def add_step(self, t: int, obs: dict[str, Any], action: Any, step_info: Any, outcome: tuple) -> None:
         """Record step `t`: the observed state `obs` the action was chosen from, and what env.step returned."""
@@ -202,10 +219,8 @@ class _Trace:
         steps["policy_timing"].append(json.dumps(timing, sort_keys=True) if timing else None)
 
 
-def _rollout(spec: EpisodeSpec, env: Any, policy: Any, trace: _Trace) -> str:
+def _rollout(spec: EpisodeSpec, env: Any, policy: Any, trace: _Trace, view: RenderPlan) -> str:
     """Reset with the spec's env seed and step until success, truncation or the horizon; return why it ended."""
-    obs, info = env.reset(seed=spec.env_seed)
-    trace.variations = dict(info.get("variations") or {})
     wrapper = ChunkedPolicyWrapper(
         policy,
         open_loop_horizon=spec.open_loop_horizon,
@@ -213,14 +228,20 @@ def _rollout(spec: EpisodeSpec, env: Any, policy: Any, trace: _Trace) -> str:
         action_high=env.action_space.high,
     )
     wrapper.reset(spec.instruction)
-    trace.add_frame(obs, spec.cameras)
+    view.set_rendering(wrapper, 0)
+    obs, info = env.reset(seed=spec.env_seed)
+    trace.variations = dict(info.get("variations") or {})
+    trace.add_view(view, 0, obs)
+    if "render_ms" in info:
+        trace.render_ms.append(float(info["render_ms"]))
     for t in range(spec.horizon):
         action, step_info = wrapper.act({**obs, "prompt": spec.instruction})
+        view.set_rendering(wrapper, t + 1)
         t0 = time.perf_counter()
         next_obs, reward, terminated, truncated, info = env.step(action)
         trace.add_step(t, obs, action, step_info, (reward, info, (time.perf_counter() - t0) * 1e3))
         obs = next_obs
-        trace.add_frame(obs, spec.cameras)
+        trace.add_view(view, t + 1, obs)
         if terminated and trace.success and spec.stop_on_success:
             return "success"
         if truncated:
@@ -228,37 +249,60 @@ def _rollout(spec: EpisodeSpec, env: Any, policy: Any, trace: _Trace) -> str:
     return "horizon"
 
 
+def _rerender(env: Any, trace: _Trace, cameras: tuple[str, ...]) -> None:
+    """A failed episode's video frames, rendered from the view states recorded during it (same pixels)."""
+    trace.frames, times = rerender(env, trace.view_states or [], cameras)
+    trace.render_ms.extend(times)
+
+
 def run_episode(
     spec: EpisodeSpec,
     policy_factory: Any,
     *,
     record_video: bool,
+    failure_video: bool = False,
+    video_stride: int = 1,
     env_cache: EnvCache | None = None,
     dataset: DatasetOptions | None = None,
 ) -> EpisodeResult:
-    """Run one episode. `record_video` renders `spec.cameras` and returns the tiled frames; frames are also
-    returned whenever the policy's cameras already include all of `spec.cameras`. `dataset` also renders
-    the dataset's cameras at every step and returns the episode's recording (clean labels as actions)."""
+    """Run one episode. `record_video` renders `spec.cameras` live and returns the tiled frames (the reset
+    view and every `video_stride`-th step); `failure_video` returns the same frames only when the episode
+    failed, rendered afterwards from recorded view states. `dataset` also renders the dataset's cameras at
+    every step and returns the episode's recording (clean labels as actions)."""
     cache = env_cache if env_cache is not None else EnvCache(default_backend())
     t_start = time.perf_counter()
-    video_cams = spec.cameras if record_video else ()
+    video_cams = spec.cameras if record_video or failure_video else ()
     capture = DatasetCapture(dataset) if dataset is not None else None
-    trace = _Trace(frames=[] if record_video else None, dataset=capture)
+    trace = _Trace(frames=None, dataset=capture)
     reason, error, error_type = "horizon", "", ""
     cams: tuple[str, ...] = video_cams
     control_freq = spec.control_freq
     limits = None
+    env = None
     try:
         render_cams = _union(video_cams, dataset.cameras) if dataset is not None else video_cams
         env, policy, cams = _build(spec, policy_factory, cache, render_cams)
-        if trace.frames is None and spec.cameras and set(spec.cameras) <= set(cams):
-            trace.frames = []  # the env renders the video's views for the policy anyway: keep them (no re-run)
+        view = make_plan(
+            env,
+            video_cams,
+            policy_cams=tuple(policy.metadata.cameras),
+            record_video=record_video,
+            stride=video_stride,
+            every_step=dataset is not None,
+        )
+        trace.frames = [] if view.live_video else None
+        trace.view_states = [] if video_cams and not view.live_video else None
         control_freq = int(getattr(env.unwrapped, "spec_info", {}).get("control_freq", control_freq))
         limits = env_joint_limits(env)
-        reason = _rollout(spec, env, policy, trace)
+        reason = _rollout(spec, env, policy, trace, view)
+        if trace.view_states is not None and not trace.success:
+            _rerender(env, trace, video_cams)
     except Exception as exc:  # recorded on the episode; the run goes on
         reason, error, error_type = "error", (str(exc) or repr(exc)).strip(), type(exc).__name__
         trace.success = False
+        if trace.view_states:  # an errored episode is a failure: its video still shows what happened
+            with contextlib.suppress(Exception):
+                _rerender(env, trace, video_cams)
         cache.discard(spec, cams)
     finally:
         if env_cache is None:

@@ -1,8 +1,9 @@
 """`EpisodeWorker`: what one worker process owns (a `PolicyFactory`, its envs) and how it runs one episode
 under the run's video mode, writing the MP4 itself so frames never cross process boundaries.
 
-`--video failures` with a state-only policy runs the episode without cameras (rendering costs ~20x physics
-on CPU) and, only when it failed, re-runs the same deterministic episode with cameras to record it.
+`--video failures` renders no video frame during the episode: it records the env's view states, and only a
+failed episode's frames are rendered from them afterwards (`evals.runner.render_plan`). An env that cannot
+record view states renders the frames live and drops them when the episode succeeds.
 """
 
 from __future__ import annotations
@@ -38,13 +39,14 @@ class JobConfig:
     backend: EnvBackend
     policy: PolicySpec
     video: str = "failures"
+    video_stride: int = 1  # a video keeps the reset view and every video_stride-th step
     run_dir: str | None = None  # videos go to <run_dir>/videos/; None disables writing them
     policy_builder: Callable[..., Any] = build_policy_factory
     dataset: DatasetOptions | None = None  # `--dataset`: render its cameras, return each episode's recording
 
 
 def trajectories_match(a: EpisodeResult, b: EpisodeResult) -> bool:
-    """Same number of steps and bit-identical actions (used to validate the video re-run)."""
+    """Same number of steps and bit-identical actions (two runs of one episode are the same rollout)."""
     if len(a.steps["action"]) != len(b.steps["action"]):
         return False
     return all(np.array_equal(x, y) for x, y in zip(a.steps["action"], b.steps["action"], strict=True))
@@ -63,24 +65,20 @@ class EpisodeWorker:
             )
         )
         self.cache = EnvCache(config.backend)
-        self.replay_mismatches = 0
 
     def _run(self, spec: EpisodeSpec) -> EpisodeResult:
-        mode, dataset = self.config.video, self.config.dataset
-        if mode == "all" and spec.cameras and self.config.run_dir is not None:
-            return run_episode(spec, self.factory, record_video=True, env_cache=self.cache, dataset=dataset)
-        result = run_episode(spec, self.factory, record_video=False, env_cache=self.cache, dataset=dataset)
-        if mode != "failures" or not result.failed or not spec.cameras or self.config.run_dir is None:
+        mode, writes = self.config.video, bool(spec.cameras) and self.config.run_dir is not None
+        result = run_episode(
+            spec,
+            self.factory,
+            record_video=writes and mode == "all",
+            failure_video=writes and mode == "failures",
+            video_stride=self.config.video_stride,
+            env_cache=self.cache,
+            dataset=self.config.dataset,
+        )
+        if mode == "failures" and not result.failed:
             result.frames = None
-        elif not result.frames:  # state-only policy: nothing was rendered, re-run with cameras
-            replay = run_episode(spec, self.factory, record_video=True, env_cache=self.cache)
-            if not trajectories_match(result, replay):
-                # The video would show a different rollout than the recorded one; say so, keep the video.
-                self.replay_mismatches += 1
-                print(
-                    f"warning: {spec.name}: video re-run diverged from the recorded episode", file=sys.stderr
-                )
-            result.frames = replay.frames
         return result
 
     def run(self, spec: EpisodeSpec) -> EpisodeResult:
@@ -92,7 +90,11 @@ class EpisodeWorker:
             rel = f"videos/{spec.name}.mp4"
             try:
                 write_video(
-                    Path(self.config.run_dir) / rel, result.frames, spec.instruction, spec.control_freq
+                    Path(self.config.run_dir) / rel,
+                    result.frames,
+                    spec.instruction,
+                    spec.control_freq,
+                    stride=self.config.video_stride,
                 )
                 result.row["video"] = rel
             except Exception as exc:  # a broken encoder must not lose the episode's results

@@ -28,6 +28,7 @@ import numpy as np
 from flax import nnx
 
 from dreamzero_jax.checkpoint import CheckpointError, read_model_config
+from dreamzero_jax.compile_cache import enable_compile_cache
 from dreamzero_jax.conditioning import build_y, droid_prompt
 from dreamzero_jax.configs import ModelConfig, get_config
 from dreamzero_jax.inference.compile_counter import CompileCounter
@@ -125,7 +126,9 @@ class DreamZeroPolicy:
         ``config_name`` defaults to the checkpoint's recorded config (``tiny`` for random weights); naming
         another config than the checkpoint's raises :class:`CheckpointError`. ``overrides``: ModelConfig
         fields (``cfg_scale``, ``dit_cache``, ...), DiTConfig fields (``max_chunk_size``, ...) and
-        ``cache_policy`` (``kv`` | ``recompute``)."""
+        ``cache_policy`` (``kv`` | ``recompute``). Turns on the persistent compilation cache
+        (:mod:`dreamzero_jax.compile_cache`) first, so a later process skips this one's compilations."""
+        enable_compile_cache()
         config = resolve_config(config_name, checkpoint)
         cache_policy = overrides.pop("cache_policy", "kv")
         model_fields = {f.name for f in dataclasses.fields(ModelConfig)}

@@ -262,13 +262,15 @@ def run_episode(
     record_video: bool,
     failure_video: bool = False,
     video_stride: int = 1,
+    render_on_demand: bool = True,
     env_cache: EnvCache | None = None,
     dataset: DatasetOptions | None = None,
 ) -> EpisodeResult:
     """Run one episode. `record_video` renders `spec.cameras` live and returns the tiled frames (the reset
     view and every `video_stride`-th step); `failure_video` returns the same frames only when the episode
     failed, rendered afterwards from recorded view states. `dataset` also renders the dataset's cameras at
-    every step and returns the episode's recording (clean labels as actions)."""
+    every step and returns the episode's recording (clean labels as actions). `render_on_demand=False`
+    renders every step's cameras as the runner did before (for benchmarks and comparisons)."""
     cache = env_cache if env_cache is not None else EnvCache(default_backend())
     t_start = time.perf_counter()
     video_cams = spec.cameras if record_video or failure_video else ()
@@ -288,7 +290,7 @@ def run_episode(
             policy_cams=tuple(policy.metadata.cameras),
             record_video=record_video,
             stride=video_stride,
-            every_step=dataset is not None,
+            every_step=dataset is not None or not render_on_demand,
         )
         trace.frames = [] if view.live_video else None
         trace.view_states = [] if video_cams and not view.live_video else None

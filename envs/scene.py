@@ -155,7 +155,7 @@ class SceneEnv(ManipulationEnv):
         if n == 0:
             return False
         g1, g2 = data.contact.geom1[:n], data.contact.geom2[:n]
-        return bool(np.any((mask_a[g1] & mask_b[g2]) | (mask_b[g1] & mask_a[g2])))
+        return bool(((mask_a[g1] & mask_b[g2]) | (mask_b[g1] & mask_a[g2])).any())
 
     def is_grasped(self, obj) -> bool:
         """Both finger pads touch the object (robosuite's grasp definition)."""

@@ -161,7 +161,10 @@ class SceneEnv(ManipulationEnv):
         """Both finger pads touch the object (robosuite's grasp definition)."""
         if self._pad_masks is None:
             pads = self.gripper_model.important_geoms
-            self._pad_masks = (self.geom_mask(pads["left_fingerpad"]), self.geom_mask(pads["right_fingerpad"]))
+            self._pad_masks = (
+                self.geom_mask(pads["left_fingerpad"]),
+                self.geom_mask(pads["right_fingerpad"]),
+            )
         mask = self.geom_mask(obj)
         left, right = self._pad_masks
         return self._touching(left, mask) and self._touching(right, mask)

@@ -26,7 +26,7 @@ from evals.dataset.options import DatasetOptions
 from evals.runner.backend import default_backend
 from evals.runner.columns import STEP_SCHEMA
 from evals.runner.env_cache import EnvCache
-from evals.runner.render_plan import RenderPlan, make_plan, rerender
+from evals.runner.render_plan import RenderPlan, make_plan, rerender, restore_rendering
 from evals.runner.spec import EpisodeSpec
 
 
@@ -307,6 +307,7 @@ def run_episode(
                 _rerender(env, trace, video_cams)
         cache.discard(spec, cams)
     finally:
+        restore_rendering(env)
         if env_cache is None:
             cache.close()
     row = _row(

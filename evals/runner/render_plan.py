@@ -42,6 +42,12 @@ class RenderPlan:
             self.env.unwrapped.set_camera_rendering(self.every_step or live_frame or call)
 
 
+def restore_rendering(env: Any) -> None:
+    """Leave a (cached) env rendering every observation again, as `envs.make` built it."""
+    if env is not None and hasattr(env.unwrapped, "set_camera_rendering"):
+        env.unwrapped.set_camera_rendering(True)
+
+
 def make_plan(
     env: Any,
     video_cams: tuple[str, ...],

@@ -169,6 +169,7 @@ def test_camera_policy_renders_only_before_its_calls():
     # the reset (read by call 1) and the observations of steps 2, 5, 8 (read by calls 2..4); nothing else
     assert _only_env(cache).renders == calls
     assert r.row["render_ms"] == 0.25
+    assert _only_env(cache).render_cameras  # a cached env is handed back rendering, as envs.make builds it
 
 
 def test_video_stride_keeps_every_kth_frame():

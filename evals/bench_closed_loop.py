@@ -165,7 +165,7 @@ def time_cache_modes(repeats: int) -> dict[str, list[float]]:
 def _print_rows(what: str, times: dict[str, list[float]]) -> None:
     for mode, values in times.items():
         spread = f"{min(values):.1f}-{max(values):.1f}"
-        print(f"{what:<36}{mode:<12}{statistics.median(values):>10.2f}{spread:>14}{len(values):>4}")
+        print(f"{what:<40}{mode:<12}{statistics.median(values):>10.2f}{spread:>14}{len(values):>4}")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps < 1 or args.repeats < 1:
         print("error: --steps and --repeats must be >= 1", file=sys.stderr)
         return 2
-    print(f"{'measurement':<36}{'mode':<12}{'median s':>10}{'min-max s':>14}{'n':>4}")
+    print(f"{'measurement':<40}{'mode':<12}{'median s':>10}{'min-max s':>14}{'n':>4}")
     render = time_render_modes(args.steps, args.repeats)
     _print_rows(f"camera policy, {args.steps}-step episode", render)
     speedup = statistics.median(render["every step"]) / statistics.median(render["on demand"])

@@ -4,7 +4,8 @@ seeded variations, rendering only the requested cameras once per step).
 Rendering on demand: `set_camera_rendering(False)` makes `reset`/`step` return observations without the camera
 images (the caller turns it back on before a step whose images it reads); `view_state()` records what the
 renderer needs at the current step and `render_view_state(state)` renders those exact pixels later.
-`info["render_ms"]` is the render time of a step that rendered cameras.
+`last_render_ms` is the render time of the latest observation (None when it carries no images); it is not in
+`info`, which Gymnasium's checker requires to be deterministic.
 """
 
 from __future__ import annotations
@@ -179,6 +180,11 @@ class DroidEnv(gym.Env):
         """Whether the next observations carry the camera images (default True); off, only proprioception."""
         self._render_cameras = bool(on)
 
+    @property
+    def last_render_ms(self) -> float | None:
+        """Wall ms spent rendering the latest observation's cameras; None when it was not rendered."""
+        return self._render_ms
+
     def _render_now(self) -> dict:
         if not self.cameras:
             return {}
@@ -210,15 +216,12 @@ class DroidEnv(gym.Env):
         return obs
 
     def _info(self, evaluation) -> dict:
-        info = {
+        return {
             "success": bool(evaluation.success),
             "progress": float(evaluation.progress),
             "stages": dict(evaluation.stages),
             "instruction": self.instruction,
         }
-        if self._render_ms is not None:
-            info["render_ms"] = self._render_ms
-        return info
 
     @property
     def scene(self) -> SceneEnv:

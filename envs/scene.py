@@ -124,15 +124,18 @@ class SceneEnv(ManipulationEnv):
             )
             span = q_closed - q_open
             safe = np.where(span == 0, 1.0, span)
+            valid = span != 0
             self._grip = (
                 np.asarray(self.robot._ref_gripper_joint_pos_indexes["right"]),
                 q_open,
                 safe,
-                span != 0,
+                None if valid.all() else valid,  # None: every joint moves (skip the masking per step)
             )
         idx, q_open, span, valid = self._grip
-        frac = np.where(valid, (self.sim.data._data.qpos[idx] - q_open) / span, 0.0)
-        return float(np.clip(frac.mean(), 0.0, 1.0))
+        frac = (self.sim.data._data.qpos[idx] - q_open) / span
+        if valid is not None:
+            frac = np.where(valid, frac, 0.0)
+        return min(max(float(frac.mean()), 0.0), 1.0)
 
     def geom_mask(self, thing) -> np.ndarray:
         """Boolean mask over all geoms marking an object's contact geoms (or a list of geom names), cached."""
@@ -154,7 +157,8 @@ class SceneEnv(ManipulationEnv):
         n = data.ncon
         if n == 0:
             return False
-        g1, g2 = data.contact.geom1[:n], data.contact.geom2[:n]
+        contact = data.contact  # a new wrapper object per access: take it once
+        g1, g2 = contact.geom1[:n], contact.geom2[:n]
         return bool(((mask_a[g1] & mask_b[g2]) | (mask_b[g1] & mask_a[g2])).any())
 
     def is_grasped(self, obj) -> bool:

@@ -179,6 +179,12 @@ class _Trace:
         if self.frames is not None and (tile := tile_cameras(obs, cameras)) is not None:
             self.frames.append(tile)
 
+    def add_render_time(self, env: Any, info: dict[str, Any]) -> None:
+        """The render time of the latest observation: `info["render_ms"]` or the env's `last_render_ms`."""
+        value = info.get("render_ms", getattr(env.unwrapped, "last_render_ms", None))
+        if value is not None:
+            self.render_ms.append(float(value))
+
     def add_view(self, view: RenderPlan, t: int, obs: dict[str, Any]) -> None:
         """Keep step `t`'s view (the reset view is t = 0) if it is a video frame: live pixels or view state."""
         if not view.is_frame(t):
@@ -193,8 +199,6 @@ class _Trace:
         if self.dataset is not None:  # the label is the clean action when the policy gave one (noisy expert)
             self.dataset.add(obs, action if step_info.label is None else step_info.label)
         self.env_ms.append(env_ms)
-        if "render_ms" in info:
-            self.render_ms.append(float(info["render_ms"]))
         self.success = bool(info["success"])
         self.success_any = self.success_any or self.success
         self.progress.append(float(info["progress"]))
@@ -232,14 +236,14 @@ def _rollout(spec: EpisodeSpec, env: Any, policy: Any, trace: _Trace, view: Rend
     obs, info = env.reset(seed=spec.env_seed)
     trace.variations = dict(info.get("variations") or {})
     trace.add_view(view, 0, obs)
-    if "render_ms" in info:
-        trace.render_ms.append(float(info["render_ms"]))
+    trace.add_render_time(env, info)
     for t in range(spec.horizon):
         action, step_info = wrapper.act({**obs, "prompt": spec.instruction})
         view.set_rendering(wrapper, t + 1)
         t0 = time.perf_counter()
         next_obs, reward, terminated, truncated, info = env.step(action)
         trace.add_step(t, obs, action, step_info, (reward, info, (time.perf_counter() - t0) * 1e3))
+        trace.add_render_time(env, info)
         obs = next_obs
         trace.add_view(view, t + 1, obs)
         if terminated and trace.success and spec.stop_on_success:

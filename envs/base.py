@@ -1,12 +1,20 @@
 """`DroidEnv`: the Gymnasium environment every task runs in (DROID observation layout, validated actions,
 seeded variations, rendering only the requested cameras once per step).
+
+Rendering on demand: `set_camera_rendering(False)` makes `reset`/`step` return observations without the camera
+images (the caller turns it back on before a step whose images it reads); `view_state()` records what the
+renderer needs at the current step and `render_view_state(state)` renders those exact pixels later.
+`last_render_ms` is the render time of the latest observation (None when it carries no images); it is not in
+`info`, which Gymnasium's checker requires to be deterministic.
 """
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 import gymnasium as gym
+import mujoco
 import numpy as np
 from gymnasium import spaces
 
@@ -17,6 +25,7 @@ from envs.robots import get_embodiment, joint_limits
 from envs.scene import TABLE_GEOM, SceneEnv
 from envs.tasks.base import Task
 from envs.variations import ModelVariator
+from envs.view_state import ViewState, capture_view_state, restore_view_state
 
 # Independent random streams per concern, so e.g. turning on camera jitter does not move the objects.
 _STREAMS = ("objects", "distractors", "camera", "lighting", "table")
@@ -81,6 +90,9 @@ class DroidEnv(gym.Env):
         self.observation_space = spaces.Dict(obs_spaces)
         self._renderer = CameraRenderer(model, self.cameras, self.image_size)
         self._render_renderer: CameraRenderer | None = None
+        self._render_cameras = True  # observations carry camera images (set_camera_rendering)
+        self._render_ms: float | None = None  # render time of the latest observation, None when not rendered
+        self._scratch: mujoco.MjData | None = None  # render_view_state's data, made on first use
         self._variator = ModelVariator(
             model, self.variations, tuple(c.name for c in EXTERIOR_CAMERAS), TABLE_GEOM
         )
@@ -130,9 +142,10 @@ class DroidEnv(gym.Env):
         self._base_mat = scene.sim.data.get_body_xmat(base_body).reshape(3, 3).copy()
         self._t = 0
         evaluation = self.task.evaluate(scene)
+        obs = self._observe()
         info = self._info(evaluation)
         info["variations"] = dict(sampled)
-        return self._observe(), info
+        return obs, info
 
     def step(self, action):
         """Apply one 15 Hz control step; `terminated` = task success, `truncated` = horizon reached."""
@@ -162,10 +175,39 @@ class DroidEnv(gym.Env):
             self._render_renderer.close()
             self._render_renderer = None
 
+    # ----- rendering on demand ---------------------------------------------------------------------------------
+    def set_camera_rendering(self, on: bool) -> None:
+        """Whether the next observations carry the camera images (default True); off, only proprioception."""
+        self._render_cameras = bool(on)
+
+    @property
+    def last_render_ms(self) -> float | None:
+        """Wall ms spent rendering the latest observation's cameras; None when it was not rendered."""
+        return self._render_ms
+
+    def _render_now(self) -> dict:
+        if not self.cameras:
+            return {}
+        t0 = time.perf_counter()
+        images = self._renderer.render(self._data)
+        self._render_ms = (time.perf_counter() - t0) * 1e3
+        return images
+
+    def view_state(self) -> ViewState:
+        """What the cameras would show now, as data (see `envs.view_state`); valid until the next reset."""
+        return capture_view_state(self._data)
+
+    def render_view_state(self, state: ViewState) -> dict:
+        """The camera images of a `view_state()` taken since the last reset: the pixels `step` showed then."""
+        if self._scratch is None:
+            self._scratch = mujoco.MjData(self._scene.sim.model._model)
+        return self._renderer.render(restore_view_state(self._scratch, state))
+
     # ----- observations / privileged state ---------------------------------------------------------------------
     def _observe(self) -> dict:
         scene = self._scene
-        obs = self._renderer.render(self._data)
+        self._render_ms = None
+        obs = self._render_now() if self._render_cameras else {}
         obs["joint_position"] = scene.arm_qpos().astype(np.float32)
         obs["gripper_position"] = np.array([scene.gripper_closure()], np.float32)
         rel_pos = self._base_mat.T @ (scene.eef_pos() - self._base_pos)

@@ -1,19 +1,21 @@
 """Wrapper-overhead benchmark: our Gymnasium env vs. the raw robosuite env underneath, same task, same run.
 
-    python -m envs.bench                       # every task, panda, 100 steps x 3 repeats
+    python -m envs.bench                       # every task, panda, 100 steps x 6 repeats
     python -m envs.bench --tasks StackCubes,OpenDrawer --steps 50 --embodiment iiwa
 
 For each task it times `env.step` (validation, controller, physics, success/progress, observation assembly) and
 the raw robosuite loop on the very same underlying env (`env.unwrapped.scene.step` with the equivalent robosuite
 action), with cameras off and with the three DROID cameras at 180x320. For the raw camera case the cameras are
 rendered the way robosuite's camera observables do it (`sim.render` on robosuite's offscreen context, flipped).
-Both loops replay the same joint-position action sequence from the same reset state; the two are interleaved in
-`--repeats` chunks (alternating which goes first) and the fastest chunk of each is kept. steps/s are wall-clock;
-`ratio` = our CPU time / raw CPU time (this process, all threads), which other processes' load on a shared
-machine barely disturbs, unlike wall-clock ratios.
+Both loops replay the same joint-position action sequence from the same reset state, after one untimed chunk
+each. They are interleaved in `--repeats` pairs of chunks (alternating which goes first, since the first of a
+pair runs slower whichever it is); each pair gives one ratio = our CPU time / raw CPU time (this process, all
+threads), which other processes' load on a shared machine barely disturbs, unlike wall-clock ratios. A row
+shows the median of its pairs' ratios and their min-max spread; steps/s are wall-clock medians.
 
 The last line is machine-readable:
-    summary: wrapper_overhead=<worst ratio over tasks and camera settings> steps_per_s_nocam=<median over tasks>
+    summary: wrapper_overhead=<median over tasks of the no-camera ratio> worst=<largest no-camera ratio>
+    spread=<median over tasks of the max-min of the no-camera pair ratios> steps_per_s_nocam=<median over tasks>
     steps_per_s_cams=<median over tasks>
 
 Exit codes: 0 ok, 2 usage error (unknown task/embodiment, bad numbers).
@@ -82,10 +84,8 @@ def _time_raw(env, raw_actions, cameras: tuple[str, ...]) -> tuple[float, float]
 
 
 def measure(task: str, embodiment: str, cameras: tuple[str, ...], steps: int, repeats: int) -> dict:
-    """Best-of-`repeats` wall-clock steps/s for ours and raw on one task, and the ratio of their best CPU times.
-
-    Both loops share one env instance.
-    """
+    """Median wall-clock steps/s of ours and raw on one task, and the median, min and max of the per-pair
+    CPU-time ratios ours/raw over `repeats` interleaved pairs. Both loops share one env instance."""
     env = envs.make(task, embodiment, cameras=cameras, image_size=IMAGE_SIZE)
     try:
         if cameras:
@@ -98,6 +98,8 @@ def measure(task: str, embodiment: str, cameras: tuple[str, ...], steps: int, re
         lo, hi = (np.asarray(x, np.float64) for x in env.unwrapped.spec_info["joint_limits"])
         actions = action_sequence(state["arm_qpos"], lo, hi, steps)
         raw_actions = to_raw(actions)
+        _time_ours(env, actions)  # warm-up: first-touch allocations and caches, for both loops
+        _time_raw(env, raw_actions, cameras)
         ours, raw = [], []
         for r in range(repeats):
             if r % 2 == 0:
@@ -108,9 +110,14 @@ def measure(task: str, embodiment: str, cameras: tuple[str, ...], steps: int, re
                 ours.append(_time_ours(env, actions))
     finally:
         env.close()
-    wall_ours, wall_raw = min(w for w, _ in ours) / steps, min(w for w, _ in raw) / steps
-    cpu_ours, cpu_raw = min(c for _, c in ours), min(c for _, c in raw)
-    return {"ours_sps": 1.0 / wall_ours, "raw_sps": 1.0 / wall_raw, "ratio": cpu_ours / cpu_raw}
+    ratios = [o[1] / r[1] for o, r in zip(ours, raw, strict=True)]
+    return {
+        "ours_sps": steps / statistics.median(w for w, _ in ours),
+        "raw_sps": steps / statistics.median(w for w, _ in raw),
+        "ratio": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+    }
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -120,7 +127,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--tasks", default="", help="comma-separated task names (default: every registered task)")
     p.add_argument("--steps", type=int, default=100, help="control steps per timed chunk (default 100)")
-    p.add_argument("--repeats", type=int, default=3, help="interleaved chunks per side; the fastest is kept")
+    p.add_argument(
+        "--repeats", type=int, default=6, help="interleaved pairs of chunks, one ratio each (default 6)"
+    )
     p.add_argument("--embodiment", default="panda", help="robot embodiment (default panda)")
     p.add_argument("--no-cams", action="store_true", help="skip the three-camera measurement")
     return p
@@ -144,20 +153,27 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = {"nocam": ()} if args.no_cams else {"nocam": (), "cams": DROID_CAMERAS}
     print(f"embodiment={args.embodiment} steps={args.steps} repeats={args.repeats} image={IMAGE_SIZE}")
-    print(f"{'task':<22}{'cameras':<8}{'ours steps/s':>14}{'raw steps/s':>14}{'ratio':>8}")
+    print(f"{'task':<22}{'cameras':<8}{'ours steps/s':>14}{'raw steps/s':>14}{'ratio':>8}{'min-max':>14}")
     results: dict[str, list[dict]] = {k: [] for k in settings}
     for task in tasks:
         for label, cams in settings.items():
             r = measure(task, args.embodiment, cams, args.steps, args.repeats)
             results[label].append(r)
+            spread = f"{r['ratio_min']:.3f}-{r['ratio_max']:.3f}"
             print(
-                f"{task:<22}{label:<8}{r['ours_sps']:>14.1f}{r['raw_sps']:>14.1f}{r['ratio']:>8.3f}",
+                f"{task:<22}{label:<8}{r['ours_sps']:>14.1f}{r['raw_sps']:>14.1f}{r['ratio']:>8.3f}{spread:>14}",
                 flush=True,
             )
-    worst = max(r["ratio"] for rs in results.values() for r in rs)
-    nocam = statistics.median(r["ours_sps"] for r in results["nocam"])
+    nocam_rows = results["nocam"]
+    overhead = statistics.median(r["ratio"] for r in nocam_rows)
+    worst = max(r["ratio"] for r in nocam_rows)
+    spread = statistics.median(r["ratio_max"] - r["ratio_min"] for r in nocam_rows)
+    nocam = statistics.median(r["ours_sps"] for r in nocam_rows)
     cams = statistics.median(r["ours_sps"] for r in results["cams"]) if "cams" in results else float("nan")
-    print(f"summary: wrapper_overhead={worst:.3f} steps_per_s_nocam={nocam:.1f} steps_per_s_cams={cams:.1f}")
+    print(
+        f"summary: wrapper_overhead={overhead:.3f} worst={worst:.3f} spread={spread:.3f} "
+        f"steps_per_s_nocam={nocam:.1f} steps_per_s_cams={cams:.1f}"
+    )
     return 0
 
 

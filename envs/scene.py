@@ -34,6 +34,7 @@ class SceneEnv(ManipulationEnv):
         self._body_ids: dict[str, int] = {}
         self._geom_masks: dict[tuple, np.ndarray] = {}
         self._grip: tuple | None = None  # cached gripper joint indexes / open pose / span
+        self._pad_masks: tuple | None = None  # cached geom masks of the two finger pads
         super().__init__(
             robots=robot,
             gripper_types=gripper,
@@ -87,25 +88,27 @@ class SceneEnv(ManipulationEnv):
             self._body_ids[name] = self.sim.model.body_name2id(name)
         return self._body_ids[name]
 
+    # Per-step accessors read mujoco's MjData directly: robosuite's binding wrappers cost more per call than
+    # the reads themselves, and they run several times every control step (see envs.bench).
     def object_pos(self, obj) -> np.ndarray:
-        return self.sim.data.body_xpos[self.body_id(obj)].copy()
+        return self.sim.data._data.xpos[self.body_id(obj)].copy()
 
     def object_quat(self, obj) -> np.ndarray:
         """wxyz quaternion of the object's body."""
-        return self.sim.data.body_xquat[self.body_id(obj)].copy()
+        return self.sim.data._data.xquat[self.body_id(obj)].copy()
 
     def object_yaw(self, obj) -> float:
         w, x, y, z = self.object_quat(obj)
         return float(np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z)))
 
     def eef_pos(self) -> np.ndarray:
-        return self.sim.data.site_xpos[self.robot.eef_site_id["right"]].copy()
+        return self.sim.data._data.site_xpos[self.robot.eef_site_id["right"]].copy()
 
     def eef_mat(self) -> np.ndarray:
-        return self.sim.data.site_xmat[self.robot.eef_site_id["right"]].reshape(3, 3).copy()
+        return self.sim.data._data.site_xmat[self.robot.eef_site_id["right"]].reshape(3, 3).copy()
 
     def arm_qpos(self) -> np.ndarray:
-        return self.sim.data.qpos[self.robot._ref_joint_pos_indexes].copy()
+        return self.sim.data._data.qpos[self.robot._ref_joint_pos_indexes]  # index list: a copy
 
     def gripper_closure(self) -> float:
         """Gripper closure in [0, 1] (0 open, 1 closed), averaged over the gripper's joints.
@@ -121,19 +124,27 @@ class SceneEnv(ManipulationEnv):
             )
             span = q_closed - q_open
             safe = np.where(span == 0, 1.0, span)
+            valid = span != 0
             self._grip = (
                 np.asarray(self.robot._ref_gripper_joint_pos_indexes["right"]),
                 q_open,
                 safe,
-                span != 0,
+                None if valid.all() else valid,  # None: every joint moves (skip the masking per step)
             )
         idx, q_open, span, valid = self._grip
-        frac = np.where(valid, (self.sim.data._data.qpos[idx] - q_open) / span, 0.0)
-        return float(np.clip(frac.mean(), 0.0, 1.0))
+        frac = (self.sim.data._data.qpos[idx] - q_open) / span
+        if valid is not None:
+            frac = np.where(valid, frac, 0.0)
+        return min(max(float(frac.mean()), 0.0), 1.0)
 
     def geom_mask(self, thing) -> np.ndarray:
         """Boolean mask over all geoms marking an object's contact geoms (or a list of geom names), cached."""
-        names = tuple(thing.contact_geoms) if hasattr(thing, "contact_geoms") else tuple(thing)
+        if hasattr(thing, "contact_geoms"):  # objects live as long as the env: key by identity, as names are
+            key: tuple = ("object", id(thing))  # rebuilt by robosuite on every contact_geoms access
+            if key not in self._geom_masks:
+                self._geom_masks[key] = self.geom_mask(thing.contact_geoms)
+            return self._geom_masks[key]
+        names = tuple(thing)
         if names not in self._geom_masks:
             mask = np.zeros(self.sim.model._model.ngeom, dtype=bool)
             mask[[self.sim.model.geom_name2id(n) for n in names]] = True
@@ -146,16 +157,21 @@ class SceneEnv(ManipulationEnv):
         n = data.ncon
         if n == 0:
             return False
-        g1, g2 = data.contact.geom1[:n], data.contact.geom2[:n]
-        return bool(np.any((mask_a[g1] & mask_b[g2]) | (mask_b[g1] & mask_a[g2])))
+        contact = data.contact  # a new wrapper object per access: take it once
+        g1, g2 = contact.geom1[:n], contact.geom2[:n]
+        return bool(((mask_a[g1] & mask_b[g2]) | (mask_b[g1] & mask_a[g2])).any())
 
     def is_grasped(self, obj) -> bool:
         """Both finger pads touch the object (robosuite's grasp definition)."""
-        pads = self.gripper_model.important_geoms
+        if self._pad_masks is None:
+            pads = self.gripper_model.important_geoms
+            self._pad_masks = (
+                self.geom_mask(pads["left_fingerpad"]),
+                self.geom_mask(pads["right_fingerpad"]),
+            )
         mask = self.geom_mask(obj)
-        return self._touching(self.geom_mask(pads["left_fingerpad"]), mask) and self._touching(
-            self.geom_mask(pads["right_fingerpad"]), mask
-        )
+        left, right = self._pad_masks
+        return self._touching(left, mask) and self._touching(right, mask)
 
     def in_contact(self, obj_a, obj_b) -> bool:
         """Any contact between the two objects' (or geom-name lists') geoms."""

@@ -127,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="which episodes get an MP4 (default failures)",
     )
     p.add_argument(
+        "--video-stride",
+        type=int,
+        metavar="K",
+        help="videos keep the reset view and every K-th step's view (default 1: every step)",
+    )
+    p.add_argument(
         "--dataset",
         metavar="DIR",
         help="also record the episodes as a LeRobot v3.0 dataset in DIR (new or empty); renders the three "
@@ -175,6 +181,7 @@ def _request(args: argparse.Namespace) -> RunRequest:
         output=args.output,
         resume=args.resume,
         video=args.video,
+        video_stride=args.video_stride,
         quiet=args.quiet,
         dataset=args.dataset,
         dataset_size=tuple(args.dataset_size) if args.dataset_size is not None else None,

@@ -33,6 +33,7 @@ import numpy as np
 from flax import nnx
 
 from dreamzero_jax.checkpoint import CheckpointError, read_model_config
+from dreamzero_jax.compile_cache import enable_compile_cache
 from dreamzero_jax.conditioning import build_y, droid_prompt
 from dreamzero_jax.configs import ModelConfig, get_config
 from dreamzero_jax.inference.batched import BatchedSampler, bucket, pad_rows, pad_slots
@@ -150,7 +151,9 @@ class DreamZeroPolicy:
         ``cache_policy`` (``kv`` | ``recompute``) and ``max_sessions`` (concurrent sessions, default 1).
         ``dtype``: ``float32`` (default, the reference) or ``bfloat16`` (:mod:`dreamzero_jax.models.precision`);
         ``mesh``: a ``data:D,model:M`` spec whose DiT parameters are sharded by :mod:`dreamzero_jax.sharding`
-        (single host; None: one device)."""
+        (single host; None: one device). Turns on the persistent compilation cache
+        (:mod:`dreamzero_jax.compile_cache`) first, so a later process skips this one's compilations."""
+        enable_compile_cache()
         config = resolve_config(config_name, checkpoint)
         cache_policy = overrides.pop("cache_policy", "kv")
         max_sessions = int(overrides.pop("max_sessions", 1))

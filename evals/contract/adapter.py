@@ -104,15 +104,17 @@ class ChunkedPolicyWrapper:
         self.last_output = None
         self.policy.reset(instruction)
 
-    @property
-    def due(self) -> bool:
-        """True when the next :meth:`act` queries the policy (no chunk yet, or its usable actions are spent)."""
+    def will_call(self) -> bool:
+        """True when the next :meth:`act` queries the policy, i.e. reads the observation it is given.
+
+        The runner renders cameras only for such steps (and for video frames): the other steps' images are
+        never looked at by the policy."""
         return self._chunk is None or self._pos >= self._usable
 
     def act(self, obs: dict[str, Any]) -> tuple[np.ndarray, StepInfo]:
         """The action for this step (float32 ``(action_dim,)``) and what was done to get it."""
         called, latency_ms, timing = False, None, None
-        if self.due:
+        if self.will_call():
             query = obs if "prompt" in obs else {**obs, "prompt": self._instruction}
             start = time.perf_counter()
             output = self.policy.infer(query)

@@ -1,7 +1,7 @@
 """Continuous batching inside one worker (``--batch B``): up to B episodes step side by side, and the chunk
 requests that are due at a control step go to the policy in ONE call.
 
-Each control step, every live episode whose chunk is spent (``ChunkedPolicyWrapper.due``) sends its
+Each control step, every live episode whose chunk is spent (``ChunkedPolicyWrapper.will_call()``) sends its
 observation; the worker answers all of them with one ``infer_batch`` (:class:`EpisodeSessions`), then steps
 every live episode's env once. Episodes re-query at different steps (different chunk lengths, different
 start steps), so a call batches whatever is due, and no episode waits: each is answered at the step it asks.
@@ -27,10 +27,12 @@ from evals.runner.env_cache import EnvCache
 from evals.runner.episode import (
     EpisodeResult,
     OpenedEpisode,
+    VideoRequest,
     advance,
     discard_env,
     episode_result,
     error_fields,
+    finish_video,
     new_trace,
     open_episode,
     start_rollout,
@@ -66,6 +68,7 @@ class _Live:
     cache: EnvCache
     trace: Any  # episode._Trace
     opened: OpenedEpisode
+    video: VideoRequest
     wrapper: ChunkedPolicyWrapper
     answered: _Answered
     obs: dict[str, Any]
@@ -95,7 +98,7 @@ class BatchedEpisodes:
         self.sessions = EpisodeSessions(factory, len(self.caches))
 
     def run(
-        self, specs: Iterable[EpisodeSpec], record_video: Callable[[EpisodeSpec], bool]
+        self, specs: Iterable[EpisodeSpec], video: Callable[[EpisodeSpec], VideoRequest]
     ) -> Iterator[EpisodeResult]:
         """Yield a result per spec as episodes finish. `specs` is read lazily, one spec per free slot (a
         worker process reads them from its driver as results go back)."""
@@ -109,7 +112,7 @@ class BatchedEpisodes:
                     if spec is None:
                         more = False
                         break
-                    opened = self._open(spec, self.caches[i], record_video(spec))
+                    opened = self._open(spec, self.caches[i], video(spec))
                     if isinstance(opened, EpisodeResult):
                         yield opened  # it failed to start; the slot takes the next spec
                     else:
@@ -123,28 +126,29 @@ class BatchedEpisodes:
                     slots[i] = None
                     yield result
 
-    def _open(self, spec: EpisodeSpec, cache: EnvCache, record_video: bool) -> _Live | EpisodeResult:
+    def _open(self, spec: EpisodeSpec, cache: EnvCache, video: VideoRequest) -> _Live | EpisodeResult:
         """Build the env and policy, reset both, start the episode's session (or the error result)."""
         t_start = time.perf_counter()
-        trace = new_trace(record_video, self.dataset)
+        trace = new_trace(self.dataset)
         opened = None
         try:
-            opened = open_episode(spec, self.factory, cache, trace, self.dataset)
+            opened = open_episode(spec, self.factory, cache, trace, self.dataset, video)
             answered = _Answered(opened.policy.metadata)
-            obs, wrapper = start_rollout(spec, opened.env, answered, trace)
+            obs, wrapper = start_rollout(spec, opened, answered, trace)
             self.sessions.start(spec.name, spec.instruction, spec.env_seed, opened.policy)
         except Exception as exc:  # recorded on the episode; the others go on
-            discard_env(cache, spec, opened, record_video)
+            finish_video(opened, trace, failed=True)
+            discard_env(cache, spec, opened, video)
             return episode_result(
                 spec, trace, error_fields(exc), wall=time.perf_counter() - t_start, opened=opened
             )
-        return _Live(spec, cache, trace, opened, wrapper, answered, obs, t_start)
+        return _Live(spec, cache, trace, opened, video, wrapper, answered, obs, t_start)
 
     def _answer_due(self, live: list[_Live]) -> None:
         """One policy call for every live episode whose chunk is due this step."""
         for episode in live:
             episode.query = {**episode.obs, "prompt": episode.spec.instruction}
-        due = [e for e in live if e.wrapper.due]
+        due = [e for e in live if e.wrapper.will_call()]
         if not due:
             return
         answers = self.sessions.answer([SessionRequest(e.spec.name, e.query) for e in due])
@@ -158,19 +162,26 @@ class BatchedEpisodes:
             action, info = episode.wrapper.act(episode.query)
             if info.policy_called:
                 info = dataclasses.replace(info, latency_ms=episode.call_ms)
-            env = episode.opened.env
             episode.obs, ended = advance(
-                episode.spec, env, episode.trace, episode.t, episode.obs, action, info
+                episode.spec,
+                episode.opened,
+                episode.wrapper,
+                episode.trace,
+                (episode.t, episode.obs, action, info),
             )
             episode.t += 1
             if ended is None and episode.t < episode.spec.horizon:
                 return None
             return self._finish(episode, (ended or "horizon", "", ""))
         except Exception as exc:  # recorded on the episode; the others go on
-            discard_env(episode.cache, episode.spec, episode.opened, True)
-            return self._finish(episode, error_fields(exc))
+            ending = error_fields(exc)
+            finish_video(episode.opened, episode.trace, failed=True)
+            discard_env(episode.cache, episode.spec, episode.opened, episode.video)
+            return self._finish(episode, ending)
 
     def _finish(self, episode: _Live, ending: tuple[str, str, str]) -> EpisodeResult:
+        if ending[0] != "error":  # an errored episode's video was rendered before its env was discarded
+            finish_video(episode.opened, episode.trace, failed=not episode.trace.success)
         self.sessions.end(episode.spec.name)
         wall = time.perf_counter() - episode.t_start
         return episode_result(episode.spec, episode.trace, ending, wall=wall, opened=episode.opened)

@@ -2,10 +2,20 @@
 
 Any exception from the env or the policy is caught and recorded on the episode (termination "error");
 `KeyboardInterrupt` is not caught, so Ctrl-C still stops the run.
+
+Cameras are rendered on demand: only for the observation before a policy call (the adapter says when), for
+live video frames and for `--dataset` (every step). With `failure_video`, the episode records the env's view
+state at every video frame instead, and a failed episode's frames are rendered from those afterwards (the
+same pixels as live; see `envs.view_state`). Video frames are the reset view and every `video_stride`-th
+step's view after it.
+
+The steps (`open_episode`, `start_rollout`, `advance`, `finish_video`, `episode_result`) are shared with the
+batched loop (`evals.runner.batched`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -19,6 +29,7 @@ from evals.dataset.options import DatasetOptions
 from evals.runner.backend import default_backend
 from evals.runner.columns import STEP_SCHEMA
 from evals.runner.env_cache import EnvCache
+from evals.runner.render_plan import RenderPlan, make_plan, rerender, restore_rendering
 from evals.runner.spec import EpisodeSpec
 
 
@@ -165,10 +176,25 @@ class _Trace:
     success: bool = False
     success_any: bool = False
     dataset: DatasetCapture | None = None  # `--dataset`: observation + clean label of every step
+    view_states: list[Any] | None = None  # failure_video: the env's view state at every video frame
 
     def add_frame(self, obs: dict[str, Any], cameras: tuple[str, ...]) -> None:
         if self.frames is not None and (tile := tile_cameras(obs, cameras)) is not None:
             self.frames.append(tile)
+
+    def add_render_time(self, env: Any, info: dict[str, Any]) -> None:
+        """The render time of the latest observation: `info["render_ms"]` or the env's `last_render_ms`."""
+        value = info.get("render_ms", getattr(env.unwrapped, "last_render_ms", None))
+        if value is not None:
+            self.render_ms.append(float(value))
+
+    def add_view(self, view: RenderPlan, t: int, obs: dict[str, Any]) -> None:
+        """Keep step `t`'s view (the reset view is t = 0) if it is a video frame: live pixels or view state."""
+        if not view.is_frame(t):
+            return
+        if self.view_states is not None:
+            self.view_states.append(view.env.unwrapped.view_state())
+        self.add_frame(obs, view.video_cams)
 
     def add_step(self, t: int, obs: dict[str, Any], action: Any, step_info: Any, outcome: tuple) -> None:
         """Record step `t`: the observed state `obs` the action was chosen from, and what env.step returned."""
@@ -176,8 +202,6 @@ class _Trace:
         if self.dataset is not None:  # the label is the clean action when the policy gave one (noisy expert)
             self.dataset.add(obs, action if step_info.label is None else step_info.label)
         self.env_ms.append(env_ms)
-        if "render_ms" in info:
-            self.render_ms.append(float(info["render_ms"]))
         self.success = bool(info["success"])
         self.success_any = self.success_any or self.success
         self.progress.append(float(info["progress"]))
@@ -202,11 +226,67 @@ class _Trace:
         steps["policy_timing"].append(json.dumps(timing, sort_keys=True) if timing else None)
 
 
-def start_rollout(spec: EpisodeSpec, env: Any, policy: Any, trace: _Trace) -> tuple[dict[str, Any], Any]:
-    """Reset the env with the spec's env seed and the policy (through its chunk wrapper) with the instruction;
-    return the first observation and the wrapper."""
-    obs, info = env.reset(seed=spec.env_seed)
-    trace.variations = dict(info.get("variations") or {})
+@dataclass(frozen=True)
+class VideoRequest:
+    """What an episode's video needs: live frames (`record`, `--video all`), frames of a failure rendered
+    afterwards (`failures`), every `stride`-th step; `on_demand=False` renders every step (benchmarks)."""
+
+    record: bool = False
+    failures: bool = False
+    stride: int = 1
+    on_demand: bool = True
+
+
+@dataclass(frozen=True)
+class OpenedEpisode:
+    """An episode's env and policy, its rendering plan, and what its result needs to know of the env."""
+
+    env: Any
+    policy: Any
+    cameras: tuple[str, ...]  # the cameras the env renders
+    view: RenderPlan
+    control_freq: int
+    joint_limits: tuple[list[float], list[float]] | None
+
+
+def new_trace(dataset: DatasetOptions | None) -> _Trace:
+    """An empty trace (frames decided by `open_episode`), with a dataset capture under `--dataset`."""
+    return _Trace(frames=None, dataset=DatasetCapture(dataset) if dataset is not None else None)
+
+
+def open_episode(
+    spec: EpisodeSpec,
+    factory: Any,
+    cache: EnvCache,
+    trace: _Trace,
+    dataset: DatasetOptions | None,
+    video: VideoRequest,
+) -> OpenedEpisode:
+    """Build (or reuse) the env and build the policy for `spec`, and plan its rendering; may raise (recorded
+    on the episode)."""
+    video_cams = spec.cameras if video.record or video.failures else ()
+    render_cams = _union(video_cams, dataset.cameras) if dataset is not None else video_cams
+    env, policy, cams = _build(spec, factory, cache, render_cams)
+    view = make_plan(
+        env,
+        video_cams,
+        policy_cams=tuple(policy.metadata.cameras),
+        record_video=video.record,
+        stride=video.stride,
+        every_step=dataset is not None or not video.on_demand,
+    )
+    trace.frames = [] if view.live_video else None
+    trace.view_states = [] if video_cams and not view.live_video else None
+    control_freq = int(getattr(env.unwrapped, "spec_info", {}).get("control_freq", spec.control_freq))
+    return OpenedEpisode(env, policy, cams, view, control_freq, env_joint_limits(env))
+
+
+def start_rollout(
+    spec: EpisodeSpec, opened: OpenedEpisode, policy: Any, trace: _Trace
+) -> tuple[dict[str, Any], ChunkedPolicyWrapper]:
+    """Reset the policy (through its chunk wrapper) with the instruction and the env with the spec's env
+    seed; return the first observation and the wrapper."""
+    env = opened.env
     wrapper = ChunkedPolicyWrapper(
         policy,
         open_loop_horizon=spec.open_loop_horizon,
@@ -214,68 +294,65 @@ def start_rollout(spec: EpisodeSpec, env: Any, policy: Any, trace: _Trace) -> tu
         action_high=env.action_space.high,
     )
     wrapper.reset(spec.instruction)
-    trace.add_frame(obs, spec.cameras)
+    opened.view.set_rendering(wrapper, 0)
+    obs, info = env.reset(seed=spec.env_seed)
+    trace.variations = dict(info.get("variations") or {})
+    trace.add_view(opened.view, 0, obs)
+    trace.add_render_time(env, info)
     return obs, wrapper
 
 
 def advance(
-    spec: EpisodeSpec, env: Any, trace: _Trace, t: int, obs: dict[str, Any], action: Any, step_info: Any
+    spec: EpisodeSpec,
+    opened: OpenedEpisode,
+    wrapper: ChunkedPolicyWrapper,
+    trace: _Trace,
+    step: tuple[int, dict[str, Any], Any, Any],
 ) -> tuple[dict[str, Any], str | None]:
-    """Step `t`: send `action` (chosen from `obs`), record it; return the next observation and why the
-    episode ended ("success", "horizon" on truncation), or None when it goes on."""
+    """`step` = (t, obs, action chosen from obs, its step info): send the action, record it; return the next
+    observation and why the episode ended ("success", "horizon" on truncation), or None when it goes on."""
+    t, obs, action, step_info = step
+    env = opened.env
+    opened.view.set_rendering(wrapper, t + 1)  # after `act`: the wrapper knows whether t + 1 is a call
     t0 = time.perf_counter()
     next_obs, reward, terminated, truncated, info = env.step(action)
     trace.add_step(t, obs, action, step_info, (reward, info, (time.perf_counter() - t0) * 1e3))
-    trace.add_frame(next_obs, spec.cameras)
+    trace.add_render_time(env, info)
+    trace.add_view(opened.view, t + 1, next_obs)
     if terminated and trace.success and spec.stop_on_success:
         return next_obs, "success"
     return next_obs, "horizon" if truncated else None
 
 
-def _rollout(spec: EpisodeSpec, env: Any, policy: Any, trace: _Trace) -> str:
+def _rollout(spec: EpisodeSpec, opened: OpenedEpisode, trace: _Trace) -> str:
     """Reset with the spec's env seed and step until success, truncation or the horizon; return why it ended."""
-    obs, wrapper = start_rollout(spec, env, policy, trace)
+    obs, wrapper = start_rollout(spec, opened, opened.policy, trace)
     for t in range(spec.horizon):
         action, step_info = wrapper.act({**obs, "prompt": spec.instruction})
-        obs, ended = advance(spec, env, trace, t, obs, action, step_info)
+        obs, ended = advance(spec, opened, wrapper, trace, (t, obs, action, step_info))
         if ended is not None:
             return ended
     return "horizon"
 
 
-@dataclass(frozen=True)
-class OpenedEpisode:
-    """An episode's env and policy, and what its result needs to know of the env."""
-
-    env: Any
-    policy: Any
-    cameras: tuple[str, ...]  # the cameras the env renders
-    control_freq: int
-    joint_limits: tuple[list[float], list[float]] | None
-
-
-def new_trace(record_video: bool, dataset: DatasetOptions | None) -> _Trace:
-    """An empty trace: frames kept when `record_video`, a dataset capture with `dataset`."""
-    capture = DatasetCapture(dataset) if dataset is not None else None
-    return _Trace(frames=[] if record_video else None, dataset=capture)
+def finish_video(opened: OpenedEpisode | None, trace: _Trace, failed: bool) -> None:
+    """A failed (or errored) episode's video frames, rendered from its recorded view states (same pixels as
+    live); then the env renders every observation again (it may be reused from the cache)."""
+    if opened is None:
+        return
+    if failed and trace.view_states:
+        with contextlib.suppress(Exception):  # a broken render loses the video, never the episode
+            trace.frames, times = rerender(opened.env, trace.view_states, opened.view.video_cams)
+            trace.render_ms.extend(times)
+    restore_rendering(opened.env)
 
 
-def open_episode(
-    spec: EpisodeSpec, factory: Any, cache: EnvCache, trace: _Trace, dataset: DatasetOptions | None
-) -> OpenedEpisode:
-    """Build (or reuse) the env and build the policy for `spec`; may raise (recorded on the episode)."""
-    video_cams = spec.cameras if trace.frames is not None else ()
-    render_cams = _union(video_cams, dataset.cameras) if dataset is not None else video_cams
-    env, policy, cams = _build(spec, factory, cache, render_cams)
-    if trace.frames is None and spec.cameras and set(spec.cameras) <= set(cams):
-        trace.frames = []  # the env renders the video's views for the policy anyway: keep them (no re-run)
-    control_freq = int(getattr(env.unwrapped, "spec_info", {}).get("control_freq", spec.control_freq))
-    return OpenedEpisode(env, policy, cams, control_freq, env_joint_limits(env))
-
-
-def discard_env(cache: EnvCache, spec: EpisodeSpec, opened: OpenedEpisode | None, record_video: bool) -> None:
+def discard_env(
+    cache: EnvCache, spec: EpisodeSpec, opened: OpenedEpisode | None, video: VideoRequest
+) -> None:
     """Drop the episode's env from the cache after an exception (its state may be broken)."""
-    cache.discard(spec, opened.cameras if opened is not None else (spec.cameras if record_video else ()))
+    video_cams = spec.cameras if video.record or video.failures else ()
+    cache.discard(spec, opened.cameras if opened is not None else video_cams)
 
 
 def error_fields(exc: Exception) -> tuple[str, str, str]:
@@ -320,23 +397,31 @@ def run_episode(
     policy_factory: Any,
     *,
     record_video: bool,
+    failure_video: bool = False,
+    video_stride: int = 1,
+    render_on_demand: bool = True,
     env_cache: EnvCache | None = None,
     dataset: DatasetOptions | None = None,
 ) -> EpisodeResult:
-    """Run one episode. `record_video` renders `spec.cameras` and returns the tiled frames; frames are also
-    returned whenever the policy's cameras already include all of `spec.cameras`. `dataset` also renders
-    the dataset's cameras at every step and returns the episode's recording (clean labels as actions)."""
+    """Run one episode. `record_video` renders `spec.cameras` live and returns the tiled frames (the reset
+    view and every `video_stride`-th step); `failure_video` returns the same frames only when the episode
+    failed, rendered afterwards from recorded view states. `dataset` also renders the dataset's cameras at
+    every step and returns the episode's recording (clean labels as actions). `render_on_demand=False`
+    renders every step's cameras, as the runner did before (for benchmarks and comparisons)."""
+    video = VideoRequest(record_video, failure_video, video_stride, render_on_demand)
     cache = env_cache if env_cache is not None else EnvCache(default_backend())
     t_start = time.perf_counter()
-    trace = new_trace(record_video, dataset)
+    trace = new_trace(dataset)
     ending = ("horizon", "", "")
     opened = None
     try:
-        opened = open_episode(spec, policy_factory, cache, trace, dataset)
-        ending = (_rollout(spec, opened.env, opened.policy, trace), "", "")
+        opened = open_episode(spec, policy_factory, cache, trace, dataset, video)
+        ending = (_rollout(spec, opened, trace), "", "")
+        finish_video(opened, trace, failed=not trace.success)
     except Exception as exc:  # recorded on the episode; the run goes on
         ending = error_fields(exc)
-        discard_env(cache, spec, opened, record_video)
+        finish_video(opened, trace, failed=True)  # an errored episode's video still shows what happened
+        discard_env(cache, spec, opened, video)
     finally:
         if env_cache is None:
             cache.close()

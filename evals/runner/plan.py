@@ -49,6 +49,7 @@ class RunRequest:
     output: str | None = None
     resume: str | None = None
     video: str | None = None
+    video_stride: int | None = None  # --video-stride K
     quiet: bool = False
     dataset: str | None = None  # --dataset DIR
     dataset_size: tuple[int, int] | None = None  # --dataset-size H W
@@ -97,6 +98,7 @@ class OutputSettings:
     run_dir: Path | None  # None: results/<suite>/<time>Z_<policy>/, named once the policy is built
     video: str = "failures"
     quiet: bool = False
+    video_stride: int = 1  # a video keeps the reset view and every video_stride-th step
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,8 @@ def _check_numbers(request: RunRequest) -> None:
         raise UsageError("--max-episodes must be >= 1")
     if request.video is not None and request.video not in VIDEO_MODES:
         raise UsageError(f"--video must be one of {', '.join(VIDEO_MODES)}")
+    if request.video_stride is not None and request.video_stride < 1:
+        raise UsageError("--video-stride must be >= 1")
 
 
 def _executor_settings(request: RunRequest) -> ExecutorSettings:
@@ -247,7 +251,10 @@ def _plan_new_run(request: RunRequest, backend: EnvBackend) -> RunPlan:
         selection=selection,
         policy=PolicySpec(request.policy or "expert", request.checkpoint, dict(request.policy_options)),
         output=OutputSettings(
-            Path(request.output) if request.output else None, request.video or "failures", request.quiet
+            Path(request.output) if request.output else None,
+            request.video or "failures",
+            request.quiet,
+            request.video_stride or 1,
         ),
         executor=_executor_settings(request),
         fingerprints=_fingerprints(backend, suite),
@@ -303,7 +310,10 @@ def _plan_resume(request: RunRequest, backend: EnvBackend) -> RunPlan:
             info["policy_spec"], info.get("checkpoint"), dict(info.get("policy_options") or {})
         ),
         output=OutputSettings(
-            recorder.run_dir, request.video or info.get("video", "failures"), request.quiet
+            recorder.run_dir,
+            request.video or info.get("video", "failures"),
+            request.quiet,
+            request.video_stride or int(info.get("video_stride", 1)),
         ),
         executor=_executor_settings(request),
         fingerprints=fingerprints,

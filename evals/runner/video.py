@@ -42,18 +42,22 @@ def annotate(frame: np.ndarray, left: str, right: str) -> np.ndarray:
     return out
 
 
-def write_video(path: str | Path, frames: list[np.ndarray], instruction: str, fps: int) -> None:
-    """Encode annotated frames (frame i is the view after step i; frame 0 the reset view) to an MP4."""
+def write_video(
+    path: str | Path, frames: list[np.ndarray], instruction: str, fps: int, *, stride: int = 1
+) -> None:
+    """Encode annotated frames (frame i is the view after step i * stride; frame 0 the reset view) to an MP4
+    that plays in real time (`fps` control steps per second, so fps / stride frames per second)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".partial.mp4")
     with warnings.catch_warnings():
         # Starting ffmpeg after JAX is loaded triggers JAX's fork warning; subprocess execs at once, so it is safe.
         warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
-        writer = imageio.get_writer(tmp, fps=max(1, int(fps)), codec="libx264", macro_block_size=1, quality=7)
+        rate = max(1.0, fps / stride)
+        writer = imageio.get_writer(tmp, fps=rate, codec="libx264", macro_block_size=1, quality=7)
         try:
             for i, frame in enumerate(frames):
-                writer.append_data(annotate(frame, instruction, f"step {i}"))
+                writer.append_data(annotate(frame, instruction, f"step {i * stride}"))
         finally:
             writer.close()
     os.replace(tmp, path)

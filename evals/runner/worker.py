@@ -3,8 +3,9 @@ under the run's video mode. A local worker writes the MP4 itself so frames never
 a Ray worker (`run_detached`) returns the encoded MP4 bytes instead and the driver writes them
 (`store_video`), since hosts of a cluster share no file system.
 
-`--video failures` with a state-only policy runs the episode without cameras (rendering costs ~20x physics
-on CPU) and, only when it failed, re-runs the same deterministic episode with cameras to record it.
+`--video failures` renders no video frame during the episode: it records the env's view states, and only a
+failed episode's frames are rendered from them afterwards (`evals.runner.render_plan`). An env that cannot
+record view states renders the frames live and drops them when the episode succeeds.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from evals.dataset.options import DatasetOptions
 from evals.runner.backend import EnvBackend
 from evals.runner.batched import BatchedEpisodes
 from evals.runner.env_cache import EnvCache
-from evals.runner.episode import EpisodeResult, run_episode
+from evals.runner.episode import EpisodeResult, VideoRequest, run_episode
 from evals.runner.plan import VIDEO_MODES, PolicySpec
 from evals.runner.recorder import write_atomic
 from evals.runner.spec import EpisodeSpec
@@ -42,6 +43,7 @@ class JobConfig:
     backend: EnvBackend
     policy: PolicySpec
     video: str = "failures"
+    video_stride: int = 1  # a video keeps the reset view and every video_stride-th step
     run_dir: str | None = None  # videos go to <run_dir>/videos/; None disables writing them
     policy_builder: Callable[..., Any] = build_policy_factory
     dataset: DatasetOptions | None = None  # `--dataset`: render its cameras, return each episode's recording
@@ -49,7 +51,7 @@ class JobConfig:
 
 
 def trajectories_match(a: EpisodeResult, b: EpisodeResult) -> bool:
-    """Same number of steps and bit-identical actions (used to validate the video re-run)."""
+    """Same number of steps and bit-identical actions (two runs of one episode are the same rollout)."""
     if len(a.steps["action"]) != len(b.steps["action"]):
         return False
     return all(np.array_equal(x, y) for x, y in zip(a.steps["action"], b.steps["action"], strict=True))
@@ -68,39 +70,35 @@ class EpisodeWorker:
             )
         )
         self.cache = EnvCache(config.backend)
-        self.replay_mismatches = 0
         self._batched: BatchedEpisodes | None = None  # built on the first `run_batched`
 
-    def _records_video(self, spec: EpisodeSpec) -> bool:
-        """`--video all`: render the video's cameras from the start."""
-        return self.config.video == "all" and bool(spec.cameras) and self.config.run_dir is not None
+    def _video(self, spec: EpisodeSpec) -> VideoRequest:
+        """The episode's video: live frames under `--video all`, failures rendered afterwards under
+        `--video failures` (from recorded view states: no re-run), none without cameras or a run dir."""
+        mode, writes = self.config.video, bool(spec.cameras) and self.config.run_dir is not None
+        return VideoRequest(
+            record=writes and mode == "all",
+            failures=writes and mode == "failures",
+            stride=self.config.video_stride,
+        )
 
     def _run(self, spec: EpisodeSpec) -> EpisodeResult:
-        record = self._records_video(spec)
+        video = self._video(spec)
         result = run_episode(
-            spec, self.factory, record_video=record, env_cache=self.cache, dataset=self.config.dataset
+            spec,
+            self.factory,
+            record_video=video.record,
+            failure_video=video.failures,
+            video_stride=video.stride,
+            env_cache=self.cache,
+            dataset=self.config.dataset,
         )
-        return result if record else self._failure_video(spec, result)
+        return self._kept_frames(result)
 
-    def _failure_video(self, spec: EpisodeSpec, result: EpisodeResult) -> EpisodeResult:
-        """Keep frames only for `--video failures` of a failed episode; re-run it with cameras when the
-        policy rendered none (state-only policies)."""
-        if (
-            self.config.video != "failures"
-            or not result.failed
-            or not spec.cameras
-            or self.config.run_dir is None
-        ):
+    def _kept_frames(self, result: EpisodeResult) -> EpisodeResult:
+        """Under `--video failures` a successful episode keeps no frames."""
+        if self.config.video == "failures" and not result.failed:
             result.frames = None
-        elif not result.frames:  # state-only policy: nothing was rendered, re-run with cameras
-            replay = run_episode(spec, self.factory, record_video=True, env_cache=self.cache)
-            if not trajectories_match(result, replay):
-                # The video would show a different rollout than the recorded one; say so, keep the video.
-                self.replay_mismatches += 1
-                print(
-                    f"warning: {spec.name}: video re-run diverged from the recorded episode", file=sys.stderr
-                )
-            result.frames = replay.frames
         return result
 
     def run(self, spec: EpisodeSpec) -> EpisodeResult:
@@ -114,10 +112,8 @@ class EpisodeWorker:
         if self._batched is None:
             caches = [EnvCache(self.config.backend) for _ in range(self.config.batch)]
             self._batched = BatchedEpisodes(self.factory, caches, self.config.dataset)
-        for result in self._batched.run(specs, self._records_video):
-            if not self._records_video(result.spec):
-                result = self._failure_video(result.spec, result)
-            yield self._written(result)
+        for result in self._batched.run(specs, self._video):
+            yield self._written(self._kept_frames(result))
 
     def _written(self, result: EpisodeResult) -> EpisodeResult:
         """Write the result's video if it has frames; return it without frames."""
@@ -127,7 +123,11 @@ class EpisodeWorker:
             rel = video_path(spec)
             try:
                 write_video(
-                    Path(self.config.run_dir) / rel, result.frames, spec.instruction, spec.control_freq
+                    Path(self.config.run_dir) / rel,
+                    result.frames,
+                    spec.instruction,
+                    spec.control_freq,
+                    stride=self.config.video_stride,
                 )
                 result.row["video"] = rel
             except Exception as exc:  # a broken encoder must not lose the episode's results

@@ -9,18 +9,23 @@ import numpy as np
 from envs import bench
 
 SUMMARY = re.compile(
-    r"^summary: wrapper_overhead=(?P<w>[0-9.]+) steps_per_s_nocam=(?P<n>[0-9.]+) steps_per_s_cams=(?P<c>[0-9.]+)$"
+    r"^summary: wrapper_overhead=(?P<w>[0-9.]+) worst=(?P<x>[0-9.]+) spread=(?P<s>[0-9.]+) "
+    r"steps_per_s_nocam=(?P<n>[0-9.]+) steps_per_s_cams=(?P<c>[0-9.]+)$"
 )
 
 
 def test_bench_prints_rows_and_machine_readable_summary(capsys):
-    assert bench.main(["--tasks", "OpenDrawer", "--steps", "2", "--repeats", "1"]) == 0
+    assert bench.main(["--tasks", "OpenDrawer", "--steps", "2", "--repeats", "3"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     rows = [line for line in lines if line.startswith("OpenDrawer")]
     assert [r.split()[1] for r in rows] == ["nocam", "cams"]
     match = SUMMARY.match(lines[-1])
     assert match, lines[-1]
-    assert all(float(match[k]) > 0 for k in ("w", "n", "c"))
+    assert all(float(match[k]) > 0 for k in ("w", "x", "n", "c"))
+    (nocam,) = [r.split() for r in rows if r.split()[1] == "nocam"]
+    low, high = (float(x) for x in nocam[-1].split("-"))
+    assert low <= float(nocam[-2]) <= high  # the median pair ratio lies within the pairs' spread
+    assert float(match["s"]) == round(high - low, 3) or abs(float(match["s"]) - (high - low)) < 2e-3
 
 
 def test_bench_usage_errors_exit_2(capsys):

@@ -77,15 +77,35 @@ class FakeReachEnv(gym.Env):
     def sim_state(self) -> dict[str, Any]:
         return {"goal": self.goal.copy()}
 
+    # Rendering on demand, as DroidEnv: images only when asked; view states re-render the same pixels.
+    render_cameras = True
+    renders = 0  # camera renders so far (tests count them)
+
+    def set_camera_rendering(self, on: bool) -> None:
+        self.render_cameras = bool(on)
+
+    def view_state(self) -> np.ndarray:
+        return self.joints.copy()
+
+    def render_view_state(self, state: np.ndarray) -> dict[str, np.ndarray]:
+        return self._images(state)
+
+    def _images(self, joints: np.ndarray) -> dict[str, np.ndarray]:
+        self.renders += 1
+        images = {}
+        for i, cam in enumerate(self.cameras):
+            value = int(abs(joints[i]) * 80) % 256
+            images[cam] = np.full((*self.image_size, 3), value, np.uint8)
+        return images
+
     def _obs(self) -> dict[str, Any]:
         obs = {
             "joint_position": self.joints.astype(np.float32),
             "gripper_position": np.array([self.gripper], np.float32),
             "cartesian_position": np.concatenate([self.joints[:3], np.zeros(3)]).astype(np.float32),
         }
-        for i, cam in enumerate(self.cameras):
-            value = int(abs(self.joints[i]) * 80) % 256
-            obs[cam] = np.full((*self.image_size, 3), value, np.uint8)
+        if self.render_cameras:
+            obs.update(self._images(self.joints))
         return obs
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -120,7 +140,7 @@ class FakeReachEnv(gym.Env):
         success = dist < 0.05
         progress = float(np.clip(1 - dist / self.start_dist, 0, 1))
         info = {"success": success, "progress": progress, "instruction": self.instruction}
-        if self.cameras:
+        if self.cameras and self.render_cameras:
             info["render_ms"] = 0.25
         return self._obs(), float(success), success, self.t >= self.horizon, info
 

@@ -1,5 +1,5 @@
-"""The episode loop on the fake env: chunking, success, errors recorded (env and policy), camera handling,
-and the `--video failures` re-run."""
+"""The episode loop on the fake env: chunking, success, errors recorded (env and policy), camera handling
+(rendering on demand), video strides and `--video failures` frames rendered from view states."""
 
 from __future__ import annotations
 
@@ -43,9 +43,9 @@ def _spec(
     )
 
 
-def _run(spec, kind="expert", record_video=False, cache=None):
+def _run(spec, kind="expert", record_video=False, cache=None, **kwargs):
     cache = cache or EnvCache(fake_env.fake_backend())
-    return run_episode(spec, fake_env.FakeFactory(kind), record_video=record_video, env_cache=cache)
+    return run_episode(spec, fake_env.FakeFactory(kind), record_video=record_video, env_cache=cache, **kwargs)
 
 
 def test_expert_succeeds_and_stops():
@@ -135,7 +135,7 @@ def test_failures_mode_rerenders_failed_state_only_episodes(tmp_path):
         r.row["video"] == "videos/FakeReach_case__seed0.mp4"
         and (tmp_path / r.row["video"]).stat().st_size > 0
     )
-    assert worker.replay_mismatches == 0 and r.frames is None
+    assert r.frames is None and worker.factory.episodes == 1  # rendered from view states, not re-run
     expert = EpisodeWorker(dataclasses.replace(config, policy=PolicySpec("expert")))
     assert expert.run(_spec(seed=1)).row["video"] == ""  # successes get no video
     assert not (tmp_path / "videos" / "FakeReach_case__seed1.mp4").exists()
@@ -155,3 +155,38 @@ def test_failures_mode_keeps_frames_of_camera_policies_without_rerun(tmp_path):
     r = worker.run(_spec(horizon=2))  # too short to succeed
     assert r.row["video"] and (tmp_path / r.row["video"]).stat().st_size > 0
     assert worker.factory.episodes == before + 1  # recorded during the episode itself, not re-run
+
+
+def _only_env(cache):
+    return list(cache._envs.values())[-1]  # the env the episode ran on (most recently used)
+
+
+def test_camera_policy_renders_only_before_its_calls():
+    cache = EnvCache(fake_env.fake_backend())
+    r = _run(_spec(horizon=10, stop_on_success=False), kind="camera", cache=cache)
+    calls = sum(r.steps["policy_called"])
+    assert calls == 4 and r.row["steps"] == 10  # open-loop horizon 3: steps 0, 3, 6, 9
+    # the reset (read by call 1) and the observations of steps 2, 5, 8 (read by calls 2..4); nothing else
+    assert _only_env(cache).renders == calls
+    assert r.row["render_ms"] == 0.25
+    assert _only_env(cache).render_cameras  # a cached env is handed back rendering, as envs.make builds it
+
+
+def test_video_stride_keeps_every_kth_frame():
+    spec = _spec(horizon=10, stop_on_success=False, cameras=("exterior_image_0_left", "wrist_image_left"))
+    every = _run(spec, kind="random", record_video=True)
+    strided = _run(spec, kind="random", record_video=True, video_stride=3)
+    assert len(every.frames) == 11 and len(strided.frames) == 4  # views after steps 0, 3, 6, 9
+    assert all(np.array_equal(a, b) for a, b in zip(every.frames[::3], strided.frames, strict=True))
+
+
+def test_failure_video_renders_nothing_live_and_matches_live_frames():
+    spec = _spec(horizon=7, cameras=("exterior_image_0_left", "wrist_image_left"))
+    live = _run(spec, kind="random", record_video=True, video_stride=2)
+    cache = EnvCache(fake_env.fake_backend())
+    failed = _run(spec, kind="random", failure_video=True, video_stride=2, cache=cache)
+    assert not failed.row["success"] and len(failed.frames) == len(live.frames) == 4
+    assert all(np.array_equal(a, b) for a, b in zip(live.frames, failed.frames, strict=True))
+    assert _only_env(cache).renders == 4  # only the re-rendered frames: the state-only policy reads no image
+    won = _run(_spec(seed=1), failure_video=True)
+    assert won.row["success"] and won.frames is None

@@ -122,6 +122,19 @@ def test_video_all_and_none(tmp_path):
     assert list((tmp_path / "none" / "videos").iterdir()) == []
 
 
+def test_video_stride_frame_count_and_run_json(tmp_path):
+    import imageio.v2 as imageio
+
+    suite = write_suite(tmp_path)
+    args = ["--suite", suite, "--video", "all", "--quiet", "--cases", "reach_panda", "--seeds-override", "0"]
+    assert run_main([*args, "--output", tmp_path / "s", "--video-stride", "3"]) == 0
+    steps = int(pd.read_parquet(tmp_path / "s" / "episodes.parquet").steps.item())
+    with imageio.get_reader(tmp_path / "s" / "videos" / "reach_panda__seed0.mp4") as reader:
+        frames = sum(1 for _ in reader)
+    assert frames == steps // 3 + 1 and steps > 3  # the reset view and every third step's view
+    assert json.loads((tmp_path / "s" / "run.json").read_text())["video_stride"] == 3
+
+
 def test_refuses_to_overwrite_a_run(tmp_path, capsys):
     suite = write_suite(tmp_path)
     assert run_main(["--suite", suite, "--output", tmp_path / "r", "--quiet", "--cases", "reach_panda"]) == 0

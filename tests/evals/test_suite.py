@@ -174,6 +174,7 @@ def test_cli_bad_suite_exits_2_without_traceback(tmp_path):
         (["--cases", "nomatch*"], "no episodes of suite 'fake' match --cases nomatch*"),
         (["--seeds-override", "a,b"], "--seeds-override"),
         (["--workers", "0"], "--workers"),
+        (["--video-stride", "0"], "--video-stride"),
     ],
 )
 def test_usage_errors_exit_2(tmp_path, capsys, args, fragment):

@@ -9,7 +9,9 @@ tries is the episode's `attempts` column, so the same crash gives the same table
 
 from __future__ import annotations
 
+import sys
 from collections import deque
+from collections.abc import Iterator
 
 from evals.runner.episode import EpisodeResult, error_result
 from evals.runner.spec import EpisodeSpec
@@ -32,6 +34,19 @@ def crashed_result(spec: EpisodeSpec, attempts: int) -> EpisodeResult:
     )
     result.row["attempts"] = attempts
     return result
+
+
+def lost_results(lost: list[tuple[EpisodeSpec, int, bool]], cause: str) -> Iterator[EpisodeResult]:
+    """Warn on stderr about each episode a dead worker held (`cause`: how it died, executor-specific) and
+    yield the error rows of those not retried."""
+    for spec, attempts, retry in lost:
+        print(
+            f"warning: {spec.name}: {cause} on attempt {attempts}"
+            + ("; retrying on another worker" if retry else "; recorded as an error"),
+            file=sys.stderr,
+        )
+        if not retry:
+            yield crashed_result(spec, attempts)
 
 
 class Dispatcher:

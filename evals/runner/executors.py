@@ -16,12 +16,11 @@ import contextlib
 import multiprocessing as mp
 import queue
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from evals.runner.dispatch import Dispatcher, WorkerStartError, crashed_result
+from evals.runner.dispatch import Dispatcher, WorkerStartError, lost_results
 from evals.runner.episode import EpisodeResult
 from evals.runner.plan import ExecutorSettings
 from evals.runner.spec import EpisodeSpec
@@ -169,15 +168,8 @@ class _Pool:
             # Everything a dead process sent is readable now: drain before declaring it lost.
             for msg in self._drain():
                 yield self.handle(msg)
-            exitcode = self.procs[wid].exitcode
-            for spec, attempts, retry in self.dispatch.lost(wid):
-                print(
-                    f"warning: {spec.name}: worker process died (exit code {exitcode}) on attempt {attempts}"
-                    + ("; retrying on another worker" if retry else "; recorded as an error"),
-                    file=sys.stderr,
-                )
-                if not retry:
-                    yield crashed_result(spec, attempts)
+            cause = f"worker process died (exit code {self.procs[wid].exitcode})"
+            yield from lost_results(self.dispatch.lost(wid), cause)
             if self.dispatch.has_pending:
                 self.start_worker()
 

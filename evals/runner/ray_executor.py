@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from evals.runner.dispatch import Dispatcher, WorkerStartError, crashed_result
+from evals.runner.dispatch import Dispatcher, WorkerStartError, lost_results
 from evals.runner.episode import EpisodeResult
 from evals.runner.exit_codes import UsageError
 from evals.runner.ray_settings import RaySettings
@@ -207,14 +207,7 @@ class _ActorPool:
     def _lost(self, wid: int, exc: Exception) -> Iterator[EpisodeResult]:
         lost = self.dispatch.lost(wid)
         self.retire(wid)
-        for spec, attempts, retry in lost:
-            print(
-                f"warning: {spec.name}: Ray worker died on attempt {attempts} ({_first_line(exc)})"
-                + ("; retrying on another worker" if retry else "; recorded as an error"),
-                file=sys.stderr,
-            )
-            if not retry:
-                yield crashed_result(spec, attempts)
+        yield from lost_results(lost, f"Ray worker died ({_first_line(exc)})")
         if self.dispatch.has_pending:
             self.start_actor()
 

@@ -84,8 +84,8 @@ def render_plan(config_name: str, precision: str, mesh: dict[str, int], batch: i
         "  weights    "
         + ", ".join(f"{k} {h(v)}" for k, v in p.weights.items() if v)
         + " (dit sharded, rest replicated)",
-        f"  KV cache   {h(p.kv_per_session)} per session (both CFG branches), +{h(p.kv_per_session)} while a fill "
-        f"writes the next one; latent history {h(p.history_per_session)} per session",
+        f"  KV cache   {h(p.kv_per_session)} per session (both CFG branches, updated in place); "
+        f"latent history {h(p.history_per_session)} per session",
         f"  activations of one chunk step {h(p.activations)} + attention logits {h(p.attention_logits)} "
         "(logits: 0 with a fused attention kernel)",
         f"  total      {h(p.total)} ({h(p.total_fused)} with fused attention)",

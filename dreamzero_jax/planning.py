@@ -9,8 +9,9 @@ axis divides them; sessions split over ``data``. Activations and FLOPs are analy
 
 * activations: the largest live set of one DiT layer of the denoising pass -- float32 residual, its
   branch output, q/k/v, float32 attention logits over the whole static key length (an upper bound: a
-  fused/flash attention kernel keeps none of them) and the FFN hidden layer -- plus the new cache a
-  fill pass writes beside the old one (the sampler does not donate the session's buffers);
+  fused/flash attention kernel keeps none of them) and the FFN hidden layer; the session pool's KV
+  caches are updated in place (the batched sampler donates them to its fill calls), so a fill holds no
+  second copy;
 * FLOPs: 2 x multiply-adds of every matmul and attention product of one ``forward_cached`` at the
   static shapes XLA runs (keys = whole window + new tokens); elementwise work is left out.
 """
@@ -73,9 +74,8 @@ class Plan:
 
     @property
     def total_fused(self) -> int:
-        """Bytes per device with a fused attention kernel: weights + sessions x (KV, the fill's new KV,
-        history) + activations."""
-        per_session = 2 * self.kv_per_session + self.history_per_session
+        """Bytes per device with a fused attention kernel: weights + sessions x (KV, history) + activations."""
+        per_session = self.kv_per_session + self.history_per_session
         return sum(self.weights.values()) + self.sessions_per_device * per_session + self.activations
 
     @property

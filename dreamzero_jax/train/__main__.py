@@ -33,6 +33,7 @@ TRAIN_FLAGS = {
     "ema": float,
     "seed": int,
     "phases": int,
+    "action_weight": float,
     "checkpoint_every": int,
     "eval_every": int,
     "eval_batches": int,

@@ -25,6 +25,7 @@ class TrainConfig:
     ema: float = 0.0  # EMA decay of the parameters (0 = no EMA); with EMA the EMA weights are exported
     seed: int = 0  # data order, noise, timesteps, prompt dropout
     phases: int = 1  # training windows per call interval (samples.phase_offsets); validation keeps 1
+    action_weight: float = 1.0  # weight of the action loss against the video loss (upstream: 1)
     checkpoint_every: int = 100  # optimizer steps between orbax checkpoints (the last step is always saved)
     keep_checkpoints: int = 2
     eval_every: int = 100  # optimizer steps between validation passes (0 = only at the end)
@@ -50,6 +51,8 @@ class TrainConfig:
             raise ValueError(f"prompt_dropout must be in [0, 1], got {self.prompt_dropout}")
         if self.compute_dtype not in COMPUTE_DTYPES:
             raise ValueError(f"compute_dtype must be one of {COMPUTE_DTYPES}, got {self.compute_dtype!r}")
+        if not self.action_weight > 0:  # also rejects NaN
+            raise ValueError(f"action_weight must be > 0, got {self.action_weight}")
         if self.phases < 1:
             raise ValueError(f"phases must be >= 1, got {self.phases}")
         if self.checkpoint_every < 1:

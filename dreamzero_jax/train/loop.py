@@ -69,7 +69,7 @@ class _Runner:
             raise ValueError(
                 "prompt dropout needs the sample set's uncond_context (negative-prompt embedding)"
             )
-        spec = LossSpec(self.graphdef, model_config.dit, cfg.compute_dtype, p_drop)
+        spec = LossSpec(self.graphdef, model_config.dit, cfg.compute_dtype, p_drop, cfg.action_weight)
         self.optimizer = make_optimizer(cfg)
         self.schedule = lr_schedule(cfg)
         self.compiles = CompileCounter()

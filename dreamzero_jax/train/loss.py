@@ -3,7 +3,8 @@
 Video term: squared error averaged over channels and pixels per (sample, latent frame), times that
 frame's training weight, averaged over samples and frames (frame 0 included: it is noised at its own
 timestep). Action term: squared error averaged over action dims per (sample, action token), times the
-token's training weight, averaged. The loss is their unweighted sum, as upstream.
+token's training weight, averaged. The loss is their sum (``action_weight`` 1, as upstream; a larger weight
+spends more of a small model on its actions).
 """
 
 from __future__ import annotations
@@ -23,7 +24,11 @@ class LossTerms(NamedTuple):
 
 
 def flow_matching_loss(
-    video_flow: jax.Array, action_flow: jax.Array, noisy: NoisyInputs, action_mask: jax.Array | None = None
+    video_flow: jax.Array,
+    action_flow: jax.Array,
+    noisy: NoisyInputs,
+    action_mask: jax.Array | None = None,
+    action_weight: float = 1.0,
 ) -> LossTerms:
     """Weighted flow-matching loss of the DiT outputs against ``noisy``'s targets.
 
@@ -38,7 +43,7 @@ def flow_matching_loss(
     if action_mask is not None:
         err_action = err_action * action_mask
     action = (err_action.mean(axis=2) * noisy.weight_action).mean()
-    return LossTerms(video + action, video, action)
+    return LossTerms(video + action_weight * action, video, action)
 
 
 def drop_prompts(key: jax.Array, context: jax.Array, uncond: jax.Array, p: float) -> jax.Array:

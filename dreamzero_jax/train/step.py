@@ -48,6 +48,7 @@ class LossSpec:
     dit: DiTConfig
     compute_dtype: str = "float32"
     prompt_dropout: float = 0.0  # effective probability (0 when the config has no CFG)
+    action_weight: float = 1.0  # weight of the action term (upstream: 1)
 
     def loss(self, params, batch: TrainBatch, image_features, key, uncond=None) -> LossTerms:
         """Flow-matching loss of ``params`` on ``batch`` with noise/timesteps/dropout drawn from ``key``."""
@@ -74,7 +75,7 @@ class LossSpec:
             c(batch.latents),
             ActionInputs(c(noisy.actions), noisy.timestep_action, c(batch.state)),
         )
-        return flow_matching_loss(video, action, noisy)
+        return flow_matching_loss(video, action, noisy, action_weight=self.action_weight)
 
 
 def split_model(model: CausalWanDiT) -> tuple[nnx.GraphDef, nnx.State]:
@@ -107,7 +108,7 @@ def make_train_step(
 
 def make_eval_step(spec: LossSpec, counter: CompileCounter | None = None) -> Callable:
     """Jitted ``evaluate(params, batch, image_features, key) -> LossTerms`` (no prompt dropout)."""
-    plain = LossSpec(spec.graphdef, spec.dit, spec.compute_dtype, 0.0)
+    plain = LossSpec(spec.graphdef, spec.dit, spec.compute_dtype, 0.0, spec.action_weight)
 
     def evaluate(params, batch: TrainBatch, image_features, key):
         return plain.loss(params, batch, image_features, key)

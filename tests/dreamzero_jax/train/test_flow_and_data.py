@@ -12,9 +12,9 @@ import pytest
 from dreamzero_jax.configs import get_config
 from dreamzero_jax.train.config import TrainConfig
 from dreamzero_jax.train.data import epoch_permutation, step_key, stream_indices
-from dreamzero_jax.train.flow import sample_flow
+from dreamzero_jax.train.flow import NoisyInputs, sample_flow
 from dreamzero_jax.train.loop import prompt_dropout
-from dreamzero_jax.train.loss import drop_prompts
+from dreamzero_jax.train.loss import drop_prompts, flow_matching_loss
 from dreamzero_jax.train.optim import decay_mask, lr_schedule
 
 
@@ -84,6 +84,36 @@ def test_weight_decay_skips_vectors():
 
 
 def test_train_config_rejects_bad_values():
-    for bad in ({"steps": 0}, {"lr": 0.0}, {"ema": 1.0}, {"compute_dtype": "fp8"}, {"warmup": 2000}):
+    bads = (
+        {"steps": 0},
+        {"lr": 0.0},
+        {"ema": 1.0},
+        {"compute_dtype": "fp8"},
+        {"warmup": 2000},
+        {"phases": 0},
+        {"action_weight": 0.0},
+        {"action_weight": float("nan")},
+    )
+    for bad in bads:
         with pytest.raises(ValueError):
             TrainConfig(**bad)
+
+
+def test_action_weight_scales_only_the_action_term():
+    """Distinct video/action errors and weights: the total is video + w * action, the terms unscaled."""
+    noisy = NoisyInputs(
+        x=None,
+        timestep=None,
+        actions=None,
+        timestep_action=None,
+        target_video=jnp.zeros((2, 3, 2, 2, 4)),
+        target_action=jnp.zeros((2, 5, 8)),
+        weight_video=jnp.full((2, 3), 2.0),
+        weight_action=jnp.full((2, 5), 0.5),
+    )
+    video, action = jnp.full((2, 3, 2, 2, 4), 3.0), jnp.full((2, 5, 8), 0.2)
+    plain = flow_matching_loss(video, action, noisy)
+    weighted = flow_matching_loss(video, action, noisy, action_weight=10.0)
+    np.testing.assert_allclose([plain.video, plain.action], [18.0, 0.02], rtol=1e-6)
+    np.testing.assert_allclose([weighted.video, weighted.action], [plain.video, plain.action], rtol=1e-6)
+    np.testing.assert_allclose(weighted.loss, 18.0 + 10.0 * 0.02, rtol=1e-6)

@@ -284,8 +284,9 @@ def open_episode(
 def start_rollout(
     spec: EpisodeSpec, opened: OpenedEpisode, policy: Any, trace: _Trace
 ) -> tuple[dict[str, Any], ChunkedPolicyWrapper]:
-    """Reset the policy (through its chunk wrapper) with the instruction and the env with the spec's env
-    seed; return the first observation and the wrapper."""
+    """Reset the env with the spec's env seed, then the policy (through its chunk wrapper) with the
+    instruction; return the first observation and the wrapper. The env goes first: a policy may read the
+    episode's scene when it resets (the scripted expert plans from it)."""
     env = opened.env
     wrapper = ChunkedPolicyWrapper(
         policy,
@@ -293,9 +294,9 @@ def start_rollout(
         action_low=env.action_space.low,
         action_high=env.action_space.high,
     )
-    wrapper.reset(spec.instruction)
-    opened.view.set_rendering(wrapper, 0)
+    opened.view.set_rendering(wrapper, 0)  # a fresh wrapper calls at step 0: render the reset view for it
     obs, info = env.reset(seed=spec.env_seed)
+    wrapper.reset(spec.instruction)
     trace.variations = dict(info.get("variations") or {})
     trace.add_view(opened.view, 0, obs)
     trace.add_render_time(env, info)

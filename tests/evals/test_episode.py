@@ -190,3 +190,26 @@ def test_failure_video_renders_nothing_live_and_matches_live_frames():
     assert _only_env(cache).renders == 4  # only the re-rendered frames: the state-only policy reads no image
     won = _run(_spec(seed=1), failure_video=True)
     assert won.row["success"] and won.frames is None
+
+
+class _SceneReadingPolicy(fake_env.FakePolicy):
+    """The fake expert, reading the episode's scene when it resets (as the scripted expert plans from it)."""
+
+    def reset(self, instruction: str) -> None:
+        super().reset(instruction)
+        self.goal_at_reset = self.env.goal.copy()
+
+
+class _SceneReadingFactory(fake_env.FakeFactory):
+    def for_episode(self, env, *, seed, episode_key):
+        self.policy = _SceneReadingPolicy(env, "expert", seed, episode_key)
+        return self.policy
+
+
+def test_the_policy_resets_after_the_env_so_it_sees_this_episodes_scene():
+    cache = EnvCache(fake_env.fake_backend())
+    factory = _SceneReadingFactory("expert")
+    for seed in (3, 4):  # seed 4 reuses the cached env: a policy reset before env.reset would see seed 3's goal
+        result = run_episode(_spec(seed=seed), factory, record_video=False, env_cache=cache)
+        assert result.row["error"] == ""
+        np.testing.assert_array_equal(factory.policy.goal_at_reset, factory.policy.env.goal)

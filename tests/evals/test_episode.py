@@ -209,7 +209,10 @@ class _SceneReadingFactory(fake_env.FakeFactory):
 def test_the_policy_resets_after_the_env_so_it_sees_this_episodes_scene():
     cache = EnvCache(fake_env.fake_backend())
     factory = _SceneReadingFactory("expert")
-    for seed in (3, 4):  # seed 4 reuses the cached env: a policy reset before env.reset would see seed 3's goal
+    for seed in (
+        3,
+        4,
+    ):  # seed 4 reuses the cached env: a policy reset before env.reset would see seed 3's goal
         result = run_episode(_spec(seed=seed), factory, record_video=False, env_cache=cache)
         assert result.row["error"] == ""
         np.testing.assert_array_equal(factory.policy.goal_at_reset, factory.policy.env.goal)

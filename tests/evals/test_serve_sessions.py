@@ -257,8 +257,10 @@ def test_two_interleaving_clients_of_served_dreamzero_get_what_each_gets_alone(d
     (alone_a, alone_b), (together_a, together_b) = alone_then_together(
         dreamzero_server.port, obs_a, obs_b, "put the cup in the bin", "close the drawer"
     )
-    np.testing.assert_array_equal(together_a, alone_a)
-    np.testing.assert_array_equal(together_b, alone_b)
+    # DreamZero's native batched sessions: a request batched with another runs at another padded batch size
+    # (another XLA program), so equal to float32 rounding (the batched == alone bound, 1e-5), not bit-equal.
+    np.testing.assert_allclose(together_a, alone_a, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(together_b, alone_b, rtol=0, atol=1e-5)
     assert alone_a[0].shape == (4, 8)  # our client gets the model's own chunks
     assert alone_b[0].shape == (24, 8)  # a DROID client gets them padded (--pad-chunks)
     assert not np.array_equal(alone_a[1], alone_b[1][:4])

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from evals.dataset.options import DatasetOptions
 from evals.runner.backend import EnvBackend
 from evals.runner.batched import BatchedEpisodes
@@ -48,13 +46,6 @@ class JobConfig:
     policy_builder: Callable[..., Any] = build_policy_factory
     dataset: DatasetOptions | None = None  # `--dataset`: render its cameras, return each episode's recording
     batch: int = 1  # `--batch`: episodes run side by side in this worker, their due chunks in one policy call
-
-
-def trajectories_match(a: EpisodeResult, b: EpisodeResult) -> bool:
-    """Same number of steps and bit-identical actions (two runs of one episode are the same rollout)."""
-    if len(a.steps["action"]) != len(b.steps["action"]):
-        return False
-    return all(np.array_equal(x, y) for x, y in zip(a.steps["action"], b.steps["action"], strict=True))
 
 
 class EpisodeWorker:

@@ -16,7 +16,7 @@ from evals.runner.env_cache import EnvCache
 from evals.runner.episode import run_episode
 from evals.runner.plan import PolicySpec
 from evals.runner.spec import EpisodeSpec
-from evals.runner.worker import EpisodeWorker, JobConfig, trajectories_match
+from evals.runner.worker import EpisodeWorker, JobConfig
 
 
 def _spec(
@@ -108,6 +108,13 @@ def test_state_only_policy_renders_no_camera():
     _run(_spec(), cache=cache)
     assert cache.policy_cameras == ()
     assert all(env.cameras == () for env in cache._envs.values())
+
+
+def trajectories_match(a, b) -> bool:
+    """Same number of steps and bit-identical actions (two runs of one episode are the same rollout)."""
+    if len(a.steps["action"]) != len(b.steps["action"]):
+        return False
+    return all(np.array_equal(x, y) for x, y in zip(a.steps["action"], b.steps["action"], strict=True))
 
 
 def test_video_frames_and_reset_independence():

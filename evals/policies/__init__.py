@@ -20,6 +20,7 @@ from typing import Any
 from evals.contract.policy import Policy
 from evals.policies.options import PolicyOptionError, parse_policy_opts
 from evals.policies.registry import REGISTRY, PolicySpecError, parse, valid_forms
+from evals.policies.sessions import native_session_policy
 
 __all__ = [
     "REGISTRY",
@@ -74,8 +75,7 @@ class PolicyFactory:
     def session_policy(self, max_sessions: int) -> Any:
         """The policy's native batched :class:`~evals.contract.sessions.SessionPolicy` for up to
         ``max_sessions`` episodes at once (DreamZero), or None: the runner then keeps one policy per episode."""
-        make = getattr(self._builder, "session_policy", None)
-        return None if make is None else make(max_sessions)
+        return native_session_policy(self._builder, max_sessions)
 
     def describe(self) -> dict[str, Any]:
         """JSON-able description for run.json: name, spec, checkpoint, options, and metadata where cheap."""

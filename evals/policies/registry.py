@@ -21,7 +21,7 @@ from evals.contract.policy import Policy, PolicyMetadata, metadata_from_dict
 from evals.contract.sessions import SessionPolicy
 from evals.policies.baselines import ActionSpec, RandomPolicy, ZeroPolicy
 from evals.policies.options import coerce
-from evals.policies.sessions import PerSessionPolicies
+from evals.policies.sessions import PerSessionPolicies, native_session_policy
 
 
 class PolicySpecError(ValueError):
@@ -322,9 +322,8 @@ def session_policy_for(
 ) -> SessionPolicy:
     """The one place that chooses how sessions are served: the builder's native batched ``session_policy``
     when it has one, else one independent ``make(seed)`` policy per session."""
-    if hasattr(builder, "session_policy"):
-        return builder.session_policy(max_sessions)
-    return PerSessionPolicies(make, metadata, max_sessions)
+    native = native_session_policy(builder, max_sessions)
+    return native if native is not None else PerSessionPolicies(make, metadata, max_sessions)
 
 
 def served_seed(choice: PolicyChoice) -> int:

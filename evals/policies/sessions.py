@@ -28,7 +28,14 @@ from typing import Any
 from evals.contract.policy import Policy, PolicyMetadata
 from evals.contract.sessions import SessionRequest
 
-__all__ = ["PerSessionPolicies", "SessionLimitError", "SessionRequest"]
+__all__ = ["PerSessionPolicies", "SessionLimitError", "SessionRequest", "native_session_policy"]
+
+
+def native_session_policy(owner: Any, max_sessions: int) -> Any | None:
+    """``owner``'s (a builder's or a policy factory's) native batched ``session_policy(max_sessions)``, or
+    None when it has none (its policies are then kept one per session)."""
+    make = getattr(owner, "session_policy", None)
+    return None if make is None else make(max_sessions)
 
 
 class SessionLimitError(RuntimeError):

@@ -30,20 +30,14 @@ from typing import Any
 
 from evals.contract.policy import Policy
 from evals.contract.sessions import SessionPolicy, SessionRequest
-from evals.policies.sessions import PerSessionPolicies
+from evals.policies.sessions import PerSessionPolicies, native_session_policy
 
-__all__ = ["EpisodeSessions", "SessionRequest", "SharedPolicyError", "native_session_policy"]
+__all__ = ["EpisodeSessions", "SessionRequest", "SharedPolicyError"]
 
 
 class SharedPolicyError(RuntimeError):
     """The factory hands every episode the same policy object (e.g. one remote connection): sessions would
     reset each other, so it cannot run episodes side by side."""
-
-
-def native_session_policy(factory: Any, max_sessions: int) -> SessionPolicy | None:
-    """The factory's native batched policy for up to `max_sessions` episodes, or None when it has none."""
-    make = getattr(factory, "session_policy", None)
-    return None if make is None else make(max_sessions)
 
 
 class EpisodeSessions:

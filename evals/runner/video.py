@@ -63,10 +63,10 @@ def write_video(
     os.replace(tmp, path)
 
 
-def encode_video(frames: list[np.ndarray], instruction: str, fps: int) -> bytes:
+def encode_video(frames: list[np.ndarray], instruction: str, fps: int, *, stride: int = 1) -> bytes:
     """The MP4 `write_video` would write, as bytes (a Ray worker sends them to the driver, which writes
     the run directory: several hosts share no file system). Encoded through a private temporary file."""
     with tempfile.TemporaryDirectory(prefix="evals-video-") as tmp:
         path = Path(tmp) / "episode.mp4"
-        write_video(path, frames, instruction, fps)
+        write_video(path, frames, instruction, fps, stride=stride)
         return path.read_bytes()

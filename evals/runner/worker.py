@@ -24,7 +24,7 @@ from evals.runner.episode import EpisodeResult, VideoRequest, run_episode
 from evals.runner.plan import VIDEO_MODES, PolicySpec
 from evals.runner.recorder import write_atomic
 from evals.runner.spec import EpisodeSpec
-from evals.runner.video import encode_video, write_video
+from evals.runner.video import encode_video
 
 
 def build_policy_factory(spec: str, *, checkpoint: str | None = None, options: dict | None = None) -> Any:
@@ -107,42 +107,33 @@ class EpisodeWorker:
             yield self._written(self._kept_frames(result))
 
     def _written(self, result: EpisodeResult) -> EpisodeResult:
-        """Write the result's video if it has frames; return it without frames."""
-        spec = result.spec
-        result.row["video"] = ""
-        if result.frames:
-            rel = video_path(spec)
+        """Write the result's video into the run directory if it has frames; return it without frames."""
+        data = self._encoded(result)
+        if data is not None:
             try:
-                write_video(
-                    Path(self.config.run_dir) / rel,
-                    result.frames,
-                    spec.instruction,
-                    spec.control_freq,
-                    stride=self.config.video_stride,
-                )
-                result.row["video"] = rel
-            except Exception as exc:  # a broken encoder must not lose the episode's results
-                print(
-                    f"warning: {spec.name}: video not written ({type(exc).__name__}: {exc})", file=sys.stderr
-                )
-        result.frames = None
+                store_video(self.config.run_dir, result, data)
+            except OSError as exc:  # a full disk must not lose the episode's results
+                print(f"warning: {result.spec.name}: video not written ({exc})", file=sys.stderr)
         return result
 
     def run_detached(self, spec: EpisodeSpec) -> tuple[EpisodeResult, bytes | None]:
         """Run one episode without touching the run directory: (the result without frames, with `video`
         still empty; its MP4 as bytes, or None)."""
         result = self._run(spec)
-        result.row["video"] = ""
-        data = None
-        if result.frames:
-            try:
-                data = encode_video(result.frames, spec.instruction, spec.control_freq)
-            except Exception as exc:  # a broken encoder must not lose the episode's results
-                print(
-                    f"warning: {spec.name}: video not encoded ({type(exc).__name__}: {exc})", file=sys.stderr
-                )
-        result.frames = None
-        return result, data
+        return result, self._encoded(result)
+
+    def _encoded(self, result: EpisodeResult) -> bytes | None:
+        """The result's MP4 bytes (None without frames, or when encoding fails: a broken encoder must not
+        lose the episode's results); leaves the result without frames and with an empty `video`."""
+        frames, result.frames, result.row["video"] = result.frames, None, ""
+        if not frames:
+            return None
+        spec = result.spec
+        try:
+            return encode_video(frames, spec.instruction, spec.control_freq, stride=self.config.video_stride)
+        except Exception as exc:
+            print(f"warning: {spec.name}: video not encoded ({type(exc).__name__}: {exc})", file=sys.stderr)
+            return None
 
     def close_envs(self) -> None:
         """Close every env this worker holds."""

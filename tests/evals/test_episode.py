@@ -187,6 +187,25 @@ def test_video_stride_keeps_every_kth_frame():
     assert all(np.array_equal(a, b) for a, b in zip(every.frames[::3], strided.frames, strict=True))
 
 
+def test_detached_video_bytes_equal_the_written_video_with_a_stride(tmp_path):
+    """What a Ray worker sends back (`run_detached`) is the MP4 a local worker writes, stride included."""
+    config = JobConfig(
+        backend=fake_env.fake_backend(),
+        policy=PolicySpec("random"),
+        video="all",
+        video_stride=3,
+        run_dir=str(tmp_path),
+        policy_builder=fake_env.make_fake_factory,
+    )
+    spec = _spec(horizon=7, stop_on_success=False)
+    written = EpisodeWorker(config).run(spec)
+    detached, data = EpisodeWorker(config).run_detached(spec)
+    assert detached.row["video"] == "" and detached.frames is None and written.frames is None
+    assert data == (tmp_path / written.row["video"]).read_bytes()
+    unstrided = dataclasses.replace(config, video_stride=1)
+    assert EpisodeWorker(unstrided).run_detached(spec)[1] != data
+
+
 def test_failure_video_renders_nothing_live_and_matches_live_frames():
     spec = _spec(horizon=7, cameras=("exterior_image_0_left", "wrist_image_left"))
     live = _run(spec, kind="random", record_video=True, video_stride=2)

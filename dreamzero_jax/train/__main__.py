@@ -145,7 +145,7 @@ def run(spec: RunSpec) -> Path:
     from dreamzero_jax.train.init import build_dit
     from dreamzero_jax.train.loop import train
     from dreamzero_jax.train.open_loop import sampler_actions
-    from dreamzero_jax.train.sample_cache import prepare_samples
+    from dreamzero_jax.train.prepare import prepare_samples
 
     try:
         model = build_dit(config, spec.train.seed, spec.init)
@@ -154,6 +154,7 @@ def run(spec: RunSpec) -> Path:
         )
     except (ValueError, FileNotFoundError) as e:
         raise UsageError(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
+    config = prepared.config  # with the VAE constants the samples are normalised for
     train_set, val_set = prepared.train, prepared.val
     if len(train_set) == 0:
         raise UsageError(f"--data {spec.data} has no training samples")

@@ -9,7 +9,7 @@ from flax import nnx
 from dreamzero_jax.checkpoint import export_policy
 from dreamzero_jax.configs import ModelConfig
 from dreamzero_jax.train.loop import TrainResult
-from dreamzero_jax.train.sample_cache import PreparedSamples
+from dreamzero_jax.train.prepare import PreparedSamples
 
 
 def export_trained(

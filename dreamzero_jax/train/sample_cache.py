@@ -25,9 +25,9 @@ from flax import nnx
 
 from dreamzero_jax.conditioning import droid_prompt, first_frame_clip, y_from_latent
 from dreamzero_jax.configs import ModelConfig
-from dreamzero_jax.data.lerobot import Columns, DatasetError, Episode, LeRobotDataset, load_dataset
+from dreamzero_jax.data.lerobot import Columns, DatasetError, Episode, LeRobotDataset
 from dreamzero_jax.inference.compile_counter import CompileCounter
-from dreamzero_jax.inference.components import Components, build_components
+from dreamzero_jax.inference.components import Components
 from dreamzero_jax.inference.encoders import TextEncoder
 from dreamzero_jax.inference.policy import NEGATIVE_PROMPT
 from dreamzero_jax.normalization import MinMax, NormStats
@@ -271,36 +271,3 @@ def concat_encoded(parts: list[EncodedWindows]) -> EncodedWindows:
         task_index=np.concatenate([p.task_index for p in parts]),
         episode=np.concatenate([p.episode for p in parts]),
     )
-
-
-@dataclass(frozen=True)
-class PreparedSamples:
-    """Everything training needs from the data: the splits, the frozen encoders that encoded them
-    (exported with the model) and the normalisation statistics."""
-
-    train: CachedSamples
-    val: CachedSamples | None
-    encoders: Components
-    stats: NormStats
-
-
-def prepare_samples(
-    config: ModelConfig,
-    data_dir: Path,
-    cache_dir: Path,
-    init: Path | None,
-    seed: int,
-    columns: Columns = DEFAULT_COLUMNS,
-    phases: int = 1,
-) -> PreparedSamples:
-    """Load the dataset, take the frozen encoders (from ``init``, else random from ``seed``), compute the
-    statistics of the training split and build both splits: the training split at ``phases`` offsets, the
-    validation split at the policy's own call times only (so its metrics stay comparable across runs)."""
-    dataset = load_dataset(data_dir, columns, load_frames=False)
-    encoders = build_components(config, init, seed)
-    stats = dataset_stats(config, dataset.split("train"))
-    train = build_sample_set(config, dataset, "train", encoders, stats, cache_dir, columns, phases)
-    val = None
-    if dataset.splits.get("val"):
-        val = build_sample_set(config, dataset, "val", encoders, stats, cache_dir, columns)
-    return PreparedSamples(train, val, encoders, stats)

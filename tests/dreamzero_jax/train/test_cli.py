@@ -24,7 +24,7 @@ from dreamzero_jax.train.synthetic import SyntheticSampleSet
 def fakes(monkeypatch):
     """Stand-ins for the sample preparation (dataset + encoders) and the policy exporter."""
     import dreamzero_jax.train.export as export
-    import dreamzero_jax.train.sample_cache as sample_cache
+    import dreamzero_jax.train.prepare as prepare
 
     calls = {"build": [], "export": []}
     encoders = types.SimpleNamespace(
@@ -36,14 +36,14 @@ def fakes(monkeypatch):
         if (data_dir / "broken").exists():
             raise ValueError("episode 3: 'action' has NaN values\nmore detail")
         train = SyntheticSampleSet(config, 3, seed=0)
-        return sample_cache.PreparedSamples(
-            train, SyntheticSampleSet(config, 2, seed=1), encoders, default_stats()
+        return prepare.PreparedSamples(
+            train, SyntheticSampleSet(config, 2, seed=1), encoders, default_stats(), config
         )
 
     def export_policy(out_dir, config, states, stats, **kwargs):
         calls["export"].append((out_dir, config.name, states["dit"], kwargs))
 
-    monkeypatch.setattr(sample_cache, "prepare_samples", prepare_samples)
+    monkeypatch.setattr(prepare, "prepare_samples", prepare_samples)
     monkeypatch.setattr(export, "export_policy", export_policy)
     return calls
 

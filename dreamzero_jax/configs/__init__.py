@@ -129,6 +129,9 @@ def _small() -> ModelConfig:
     return ModelConfig(
         name="small",
         dit=dit,
+        # joint targets as offsets from the state at the call (upstream's relative mode): a small DiT
+        # copies a state value through attention poorly, and an absolute target carried that error
+        relative_action_dims=7,
         vae=VAE_CONFIGS["tiny"],
         t5=T5_CONFIGS["tiny"],
         clip=None,  # no 1280-wide image encoder: a fixed image-feature stand-in, stored with the weights

@@ -6,6 +6,7 @@ load -> VAE + text encoders -> KV-cached chunk sampling with the DiT step cache 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -24,7 +25,10 @@ REPO = Path(__file__).resolve().parents[2]
 def test_the_shipped_checkpoint_is_the_small_config():
     path = shipped_checkpoint()
     assert path is not None, "dreamzero_jax/assets/dreamzero_small is missing (run ./dev train-small)"
-    assert resolve_config(None, path) == get_config("small")
+    recorded, small = resolve_config(None, path), get_config("small")
+    # the same model, except the VAE's latent constants: fitted to the demonstrations (the VAE is random)
+    assert dataclasses.replace(recorded, vae=small.vae) == small
+    assert recorded.vae.latent_std != small.vae.latent_std
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     assert size <= 25e6, f"shipped weights are {size / 1e6:.1f} MB (limit 25 MB)"
 

@@ -133,4 +133,6 @@ def test_offset_windows_are_the_policy_view_of_the_episode_begun_at_the_offset()
             labels = window_labels(config, shifted.state, shifted.action, w.call)
             row = min(offset + w.call * horizon, LENGTH - 1)
             np.testing.assert_array_equal(labels.states[0], state[row])
-            np.testing.assert_array_equal(labels.actions[:apb], action_chunk(action, row, apb))
+            expected = action_chunk(action, row, apb).copy()
+            expected[:, : config.relative_action_dims] -= state[row, : config.relative_action_dims]
+            np.testing.assert_array_equal(labels.actions[:apb], expected)

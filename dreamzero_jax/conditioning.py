@@ -21,7 +21,7 @@ def first_frame_mask(
     """The 4 mask channels of `y`: [B, T', h, w, 4], 1 on latent frame 0 (the given image), 0 elsewhere."""
     frame_is_given = (jnp.arange(latent_frames) == 0).astype(dtype)
     return jnp.broadcast_to(
-        frame_is_given[None, :, None, None, None], (batch, latent_frames, height, width, 4)
+        frame_is_given[None, :, None, None, None], (batch, latent_frames, height, width, Y_MASK_CHANNELS)
     )
 
 

@@ -18,10 +18,10 @@ import dataclasses
 
 import numpy as np
 
+from dreamzero_jax.conditioning import Y_MASK_CHANNELS
 from dreamzero_jax.configs.vae import VAEConfig
 
 MIN_STD = 1e-6  # a channel that never varies keeps a finite scale
-Y_MASK_CHANNELS = 4  # y = [first-frame mask (4), first-frame latent (z_dim)]
 
 
 def raw_latents(latents: np.ndarray, vae: VAEConfig) -> np.ndarray:

@@ -14,28 +14,12 @@ from dreamzero_jax.configs.dit import DiTConfig
 from dreamzero_jax.inference.batched import BatchedSampler, bucket, pad_rows, pad_slots
 from dreamzero_jax.inference.sampler import ChunkInputs, ChunkSampler, Conditioning, SamplerConfig
 from dreamzero_jax.models.dit import CausalWanDiT
-
-HW = (8, 12)
-CHUNKS = 4
+from tests.dreamzero_jax.sampler_inputs import CHUNKS, HW, session_inputs
 
 
 @pytest.fixture(scope="module")
 def model():
     return CausalWanDiT(dataclasses.replace(DiTConfig.tiny(), max_chunk_size=CHUNKS), rngs=nnx.Rngs(7))
-
-
-def episode(cfg: DiTConfig, seed: int):
-    """One session's distinct inputs: its own prompt embedding, ys, state, noise and observed latents."""
-    k = iter(jax.random.split(jax.random.key(seed), 16))
-    n = jax.random.normal
-    cond = Conditioning(
-        n(next(k), (2, cfg.text_len, cfg.text_dim)), n(next(k), (1, 257, 1280)), n(next(k), (1, 5, *HW, 20))
-    )
-    chunk = ChunkInputs(
-        n(next(k), (1, 1, cfg.max_state_dim)), n(next(k), (1, 2, *HW, 16)), n(next(k), (1, 4, 8))
-    )
-    observed = [n(next(k), (1, 1, *HW, 16))] + [n(next(k), (1, 2, *HW, 16)) for _ in range(CHUNKS - 1)]
-    return cond, chunk, observed
 
 
 def alone(model, sampler, ep):
@@ -122,7 +106,7 @@ def run_schedule(driver, episodes):
 
 @pytest.fixture(scope="module")
 def episodes(model):
-    return {s: episode(model.config, seed) for s, seed in zip("abcdefgh", range(1, 9), strict=True)}
+    return {s: session_inputs(model.config, seed) for s, seed in zip("abcdefgh", range(1, 9), strict=True)}
 
 
 def batched_and_alone(model, episodes, dit_cache):

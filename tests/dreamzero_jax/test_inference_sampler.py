@@ -4,33 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
 
 from dreamzero_jax.configs.dit import DiTConfig
-from dreamzero_jax.inference.sampler import ChunkInputs, ChunkSampler, Conditioning, SamplerConfig
+from dreamzero_jax.inference.sampler import ChunkSampler, SamplerConfig
 from dreamzero_jax.models.dit import CausalWanDiT
-
-HW = (8, 12)
-CHUNKS = 4  # max_chunk_size 4: a 9-frame window holds 4 chunks before the head resets
+from tests.dreamzero_jax.sampler_inputs import CHUNKS, HW, session_inputs
 
 
 @pytest.fixture(scope="module")
 def setup():
-    cfg = dataclasses.replace(DiTConfig.tiny(), max_chunk_size=4)
+    cfg = dataclasses.replace(DiTConfig.tiny(), max_chunk_size=CHUNKS)
     model = CausalWanDiT(cfg, rngs=nnx.Rngs(7))
-    k = iter(jax.random.split(jax.random.key(0), 16))
-    n = jax.random.normal
-    cond = Conditioning(
-        n(next(k), (2, cfg.text_len, cfg.text_dim)), n(next(k), (1, 257, 1280)), n(next(k), (1, 5, *HW, 20))
-    )
-    chunk = ChunkInputs(
-        n(next(k), (1, 1, cfg.max_state_dim)), n(next(k), (1, 2, *HW, 16)), n(next(k), (1, 4, 8))
-    )
-    observed = [n(next(k), (1, 1, *HW, 16))] + [n(next(k), (1, 2, *HW, 16)) for _ in range(CHUNKS - 1)]
+    cond, chunk, observed = session_inputs(cfg, seed=0)
     return model, cond, chunk, observed
 
 

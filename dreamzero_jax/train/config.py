@@ -1,10 +1,22 @@
-"""``TrainConfig``: every knob of a training run, frozen (the CLI parses into it once)."""
+"""``TrainConfig``: every knob of a training run, frozen (the CLI parses into it once); ``DataSource``: one
+dataset of it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 COMPUTE_DTYPES = ("float32", "bfloat16")
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """One dataset of a run: its directory, where its encoder outputs are cached, and at how many phases of
+    the call interval its training windows are cut (its validation windows sit at the call times only)."""
+
+    root: Path
+    cache: Path
+    phases: int = 1
 
 
 @dataclass(frozen=True)
@@ -24,7 +36,8 @@ class TrainConfig:
     clip: float = 1.0  # global-norm gradient clipping (0 = off)
     ema: float = 0.0  # EMA decay of the parameters (0 = no EMA); with EMA the EMA weights are exported
     seed: int = 0  # data order, noise, timesteps, prompt dropout
-    phases: int = 1  # training windows per call interval (samples.phase_offsets); validation keeps 1
+    # training windows per call interval (samples.phase_offsets), one per dataset or one for all; validation keeps 1
+    phases: tuple[int, ...] = (1,)
     action_weight: float = 1.0  # weight of the action loss against the video loss (upstream: 1)
     checkpoint_every: int = 100  # optimizer steps between orbax checkpoints (the last step is always saved)
     keep_checkpoints: int = 2
@@ -53,10 +66,20 @@ class TrainConfig:
             raise ValueError(f"compute_dtype must be one of {COMPUTE_DTYPES}, got {self.compute_dtype!r}")
         if not self.action_weight > 0:  # also rejects NaN
             raise ValueError(f"action_weight must be > 0, got {self.action_weight}")
-        if self.phases < 1:
+        if not self.phases or min(self.phases) < 1:
             raise ValueError(f"phases must be >= 1, got {self.phases}")
         if self.checkpoint_every < 1:
             raise ValueError("checkpoint_every must be >= 1")
+
+    def phases_for(self, datasets: int) -> tuple[int, ...]:
+        """The phases of each of ``datasets`` datasets: one value each, or a single value for all."""
+        if len(self.phases) == 1:
+            return self.phases * datasets
+        if len(self.phases) != datasets:
+            raise ValueError(
+                f"{len(self.phases)} phases for {datasets} datasets: give one, or one per dataset"
+            )
+        return self.phases
 
     @property
     def samples_per_step(self) -> int:

@@ -1,7 +1,8 @@
 """Everything a training run needs from its data, in one call: :func:`prepare_samples`.
 
-Loads the dataset, takes the frozen encoders (restored from ``--init``, else random), computes the
-state/action statistics of the training split, builds both splits through the encoder cache
+Loads the datasets (one or several :class:`DataSource`, e.g. expert demonstrations and the learner's own
+DAgger episodes), takes the frozen encoders (restored from ``--init``, else random), computes the
+state/action statistics of the training splits together, builds both splits of each dataset through the encoder cache
 (:mod:`.sample_cache`) and re-expresses their latents with the VAE constants the model will use: fitted
 to the training latents for a random VAE (:mod:`.latent_norm`), the recorded ones for a restored VAE.
 The returned config is the one the samples are normalised for: the run trains, validates and exports
@@ -11,8 +12,11 @@ with it.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from dreamzero_jax.checkpoint.policy_dir import read_model_config
 from dreamzero_jax.configs import ModelConfig
@@ -20,8 +24,15 @@ from dreamzero_jax.configs.vae import VAEConfig
 from dreamzero_jax.data.lerobot import Columns, load_dataset
 from dreamzero_jax.inference.components import Components, build_components
 from dreamzero_jax.normalization import NormStats
+from dreamzero_jax.train.config import DataSource
 from dreamzero_jax.train.latent_norm import fit_latent_norm, renormalize, renormalize_y
-from dreamzero_jax.train.sample_cache import DEFAULT_COLUMNS, CachedSamples, build_sample_set, dataset_stats
+from dreamzero_jax.train.sample_cache import (
+    DEFAULT_COLUMNS,
+    CachedSamples,
+    EncodedWindows,
+    build_sample_set,
+    dataset_stats,
+)
 
 
 @dataclass(frozen=True)
@@ -56,27 +67,50 @@ def renormalized(samples: CachedSamples | None, old: VAEConfig, new: VAEConfig) 
     return dataclasses.replace(samples, encoded=enc)
 
 
+def merge_samples(parts: list[CachedSamples]) -> CachedSamples:
+    """One sample set of several datasets' sets (same encoders): windows, labels and prompt contexts
+    concatenated, each window's ``task_index`` shifted to its own dataset's contexts."""
+    if len(parts) == 1:
+        return parts[0]
+    offsets = np.cumsum([0] + [len(p.encoded.contexts) for p in parts[:-1]])
+    encs = [p.encoded for p in parts]
+    encoded = EncodedWindows(
+        latents=np.concatenate([e.latents for e in encs]),
+        y=np.concatenate([e.y for e in encs]),
+        task_index=np.concatenate([e.task_index + o for e, o in zip(encs, offsets, strict=True)]),
+        contexts=np.concatenate([e.contexts for e in encs]),
+        image_features=encs[0].image_features,
+        episode=np.concatenate([e.episode for e in encs]),
+        uncond_context=encs[0].uncond_context,
+    )
+    actions = np.concatenate([p.actions for p in parts])
+    return CachedSamples(encoded, actions, np.concatenate([p.state for p in parts]))
+
+
 def prepare_samples(
     config: ModelConfig,
-    data_dir: Path,
-    cache_dir: Path,
+    sources: Sequence[DataSource],
     init: Path | None,
     seed: int,
     columns: Columns = DEFAULT_COLUMNS,
-    phases: int = 1,
 ) -> PreparedSamples:
-    """The samples of a run: the training split at ``phases`` offsets, the validation split at the
-    policy's own call times only (so its metrics stay comparable across runs).
+    """The samples of a run: each dataset's training split at its source's phases, the validation splits
+    at the policy's own call times only (so their metrics stay comparable across runs). One set of
+    state/action statistics covers every dataset's training split.
 
-    The cache holds latents normalised with ``config``'s own VAE constants, so runs that differ only in
+    A cache holds latents normalised with ``config``'s own VAE constants, so runs that differ only in
     the constants (a first run fits them, a fine-tune restores them) share one encode."""
-    dataset = load_dataset(data_dir, columns, load_frames=False)
+    datasets = [load_dataset(s.root, columns, load_frames=False) for s in sources]
     encoders = build_components(config, init, seed)
-    stats = dataset_stats(config, dataset.split("train"))
-    train = build_sample_set(config, dataset, "train", encoders, stats, cache_dir, columns, phases)
-    val = None
-    if dataset.splits.get("val"):
-        val = build_sample_set(config, dataset, "val", encoders, stats, cache_dir, columns)
+    stats = dataset_stats(config, tuple(e for d in datasets for e in d.split("train")))
+    trains, vals = [], []
+    for source, dataset in zip(sources, datasets, strict=True):
+        trains.append(
+            build_sample_set(config, dataset, "train", encoders, stats, source.cache, columns, source.phases)
+        )
+        if dataset.splits.get("val"):
+            vals.append(build_sample_set(config, dataset, "val", encoders, stats, source.cache, columns))
+    train, val = merge_samples(trains), merge_samples(vals) if vals else None
     if init is None:  # a random VAE: its latents carry the scene only at the data's own scale
         vae = fit_latent_norm(train.encoded.latents, config.vae)
     else:

@@ -183,6 +183,41 @@ class DreamZeroBuilder:
         self._model = None
 
 
+class DaggerBuilder:
+    """``dagger``: the DreamZero learner (``checkpoint``, else the shipped weights) acts, re-planning every
+    ``horizon`` steps; the task's scripted expert labels every step (``evals.policies.dagger``)."""
+
+    def __init__(
+        self,
+        checkpoint: str | None,
+        horizon: int = 8,
+        make_agent: Callable[[Any], Any] | None = None,
+        **model_options: Any,
+    ) -> None:
+        if horizon < 1:
+            raise PolicySpecError(f"option horizon must be >= 1 (steps per learner chunk), got {horizon}")
+        self.learner = DreamZeroBuilder(checkpoint, **model_options)
+        self.horizon = int(horizon)
+        self.make_agent = make_agent
+
+    def for_episode(self, env: Any, seed: int, episode_key: dict[str, Any]) -> Policy:
+        from evals.policies import dagger, expert
+
+        return dagger.DaggerPolicy(
+            self.learner.for_episode(env, seed, episode_key),
+            expert.expert_policy(env, self.make_agent or expert.default_make_expert, seed=seed),
+            open_loop_horizon=self.horizon,
+            action_low=env.action_space.low,
+            action_high=env.action_space.high,
+        )
+
+    def metadata(self) -> PolicyMetadata:
+        return PolicyMetadata(name="dagger", chunk_length=1)
+
+    def close(self) -> None:
+        self.learner.close()
+
+
 class RemoteBuilder:
     def __init__(self, address: str, **options: Any) -> None:
         from evals.policies.remote import RemotePolicy, RemotePolicyError
@@ -240,6 +275,13 @@ REGISTRY: dict[str, PolicyKind] = {
         options={"config": str, "seed": int, "random_weights": bool, "dtype": str, "mesh": str},
         servable=True,
     ),
+    "dagger": PolicyKind(
+        "dagger",
+        lambda arg, ckpt, **opt: DaggerBuilder(ckpt, **opt),
+        takes_checkpoint=True,
+        # the learner's open-loop horizon, and the dreamzero options for the learner
+        options={"horizon": int, "config": str, "seed": int, "dtype": str},
+    ),
     "remote": PolicyKind(
         "remote:<host>:<port>",
         lambda arg, ckpt, **opt: RemoteBuilder(arg, **opt),
@@ -288,7 +330,8 @@ def parse(spec: str, checkpoint: str | None = None, options: dict[str, Any] | No
     if not kind.takes_arg and sep:
         raise PolicySpecError(f"policy {name!r} takes no argument; write {kind.form}")
     if checkpoint is not None and not kind.takes_checkpoint:
-        raise PolicySpecError(f"--checkpoint is only used by --policy dreamzero, not {name!r}")
+        takers = ", ".join(n for n, k in REGISTRY.items() if k.takes_checkpoint)
+        raise PolicySpecError(f"--checkpoint is only used by --policy {takers}, not {name!r}")
     options = dict(options or {})
     unknown = sorted(set(options) - set(kind.options))
     if unknown:

@@ -20,10 +20,26 @@ REPO = Path(__file__).resolve().parents[2]
 SMOKE, DROID = REPO / "test_cases" / "smoke.json", REPO / "test_cases" / "droid.json"
 
 
-@pytest.mark.parametrize("path", [SMOKE, DROID], ids=["smoke", "droid"])
-def test_shipped_suites_match_schema(path):
+SUITES = sorted((REPO / "test_cases").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", SUITES, ids=[p.stem for p in SUITES])
+def test_shipped_suites_match_schema_and_resolve(path):
     doc = read_document(path)
     assert doc["format_version"] == 1
+    assert expand(load_suite(path, default_backend()))  # task and embodiment names exist
+
+
+def test_training_seeds_never_meet_evaluation_seeds():
+    """Demonstrations and DAgger episodes train the shipped model; the evaluation suites must stay unseen."""
+
+    def seeds(name):
+        return {spec.seed for spec in expand(load_suite(REPO / "test_cases" / name, default_backend()))}
+
+    trained = seeds("lift_demos.json") | seeds("lift_dagger.json")
+    for name in ("lift_eval.json", "smoke.json", "droid.json"):
+        assert not trained & seeds(name), name
+    assert not seeds("lift_demos.json") & seeds("lift_dagger.json")
 
 
 def test_smoke_is_small():

@@ -16,6 +16,7 @@ from dreamzero_jax.configs import get_config
 from dreamzero_jax.models.dit import CausalWanDiT
 from dreamzero_jax.normalization import default_stats
 from dreamzero_jax.train.__main__ import main
+from dreamzero_jax.train.config import DataSource
 from dreamzero_jax.train.init import build_dit
 from dreamzero_jax.train.synthetic import SyntheticSampleSet
 
@@ -31,9 +32,9 @@ def fakes(monkeypatch):
         vae=None, t5=None, clip=None, image_features=np.ones((1, 257, 1280), np.float32)
     )
 
-    def prepare_samples(config, data_dir, cache_dir, init, seed, phases=1):
-        calls["build"].append((config.name, data_dir, cache_dir, init, seed))
-        if (data_dir / "broken").exists():
+    def prepare_samples(config, sources, init, seed):
+        calls["build"].append((config.name, tuple(sources), init, seed))
+        if (sources[0].root / "broken").exists():
             raise ValueError("episode 3: 'action' has NaN values\nmore detail")
         train = SyntheticSampleSet(config, 3, seed=0)
         return prepare.PreparedSamples(
@@ -74,6 +75,22 @@ def test_bad_inputs_one_line_exit_2(tmp_path, capsys, fakes):
     assert fakes["export"] == []
 
 
+def test_several_datasets_get_their_own_caches_and_phases(tmp_path, capsys, fakes):
+    demos, dagger, out = tmp_path / "demos", tmp_path / "dagger", tmp_path / "out"
+    demos.mkdir()
+    dagger.mkdir()
+    base = ["--config", "tiny", "--data", str(demos), str(dagger), "--out", str(out), "--no-progress"]
+    _fails(capsys, [*base, "--phases", "4", "1", "2"], "3 phases for 2 datasets")
+    _fails(capsys, [*base, "--cache", str(tmp_path / "c")], "--cache takes a single --data")
+    _fails(capsys, [*base[:4], str(tmp_path / "missing"), *base[5:]], f"--data {tmp_path / 'missing'}")
+    assert fakes["build"] == []
+    assert main([*base, "--steps", "1", "--batch", "2", "--warmup", "0", "--phases", "4", "1"]) == 0
+    sources = (DataSource(demos, demos / "cache", 4), DataSource(dagger, dagger / "cache", 1))
+    assert fakes["build"] == [("tiny", sources, None, 0)]
+    assert main([*base, "--steps", "1", "--batch", "2", "--warmup", "0", "--phases", "2", "--overwrite"]) == 0
+    assert [s.phases for s in fakes["build"][-1][1]] == [2, 2]  # one value: every dataset
+
+
 def test_init_from_checkpoint_of_another_config(tmp_path, capsys, fakes):
     tiny = get_config("tiny")
     other = dataclasses.replace(tiny.dit, dim=32, ffn_dim=80, num_heads=2)
@@ -101,7 +118,7 @@ def test_run_writes_metrics_plot_and_exports_ema(tmp_path, capsys, fakes):
         assert rows[column].notna().all(), column
     assert rows["val_loss"].notna().tolist() == [False, True, True]
     assert (out / "train" / "loss.png").read_bytes()[:4] == b"\x89PNG"
-    assert fakes["build"] == [("tiny", data, data / "cache", None, 0)]
+    assert fakes["build"] == [("tiny", (DataSource(data, data / "cache", 1),), None, 0)]
     ((export_dir, name, params, kwargs),) = fakes["export"]
     assert export_dir == out and name == "tiny"
     assert kwargs["image_features"].shape == (1, 257, 1280)

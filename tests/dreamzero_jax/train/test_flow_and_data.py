@@ -90,7 +90,9 @@ def test_train_config_rejects_bad_values():
         {"ema": 1.0},
         {"compute_dtype": "fp8"},
         {"warmup": 2000},
-        {"phases": 0},
+        {"phases": (0,)},
+        {"phases": (4, 0)},
+        {"phases": ()},
         {"action_weight": 0.0},
         {"action_weight": float("nan")},
     )

@@ -4,9 +4,9 @@ DiT only.
 :func:`build_sample_set` reads a LeRobot dataset, cuts every episode into the windows the policy sees
 (:mod:`.samples`), encodes their pixels with the VAE (batched, fixed shapes: one compile) and each distinct
 instruction with umT5 (as the policy's prompt cache does), and caches these encoder outputs in
-``<cache_dir>/<split>-<key>.npz``. The key hashes the dataset's metadata, the model config (less the
-label settings) and the encoders' weights, so a change to any of them re-encodes instead of reusing stale
-latents. Labels (action chunks, states) are cheap and are recomputed from the dataset at every load,
+``<cache_dir>/<split>-<key>.npz``. The key hashes the dataset's metadata, the encoding part of the model
+config (not the DiT's architecture, the sampler or the label settings) and the encoders' weights, so a
+change to any of them re-encodes instead of reusing stale latents, while a wider DiT reuses the encode. Labels (action chunks, states) are cheap and are recomputed from the dataset at every load,
 normalised with the statistics of the training split.
 """
 
@@ -213,11 +213,32 @@ def _weights_digest(*modules) -> str:
     return h.hexdigest()
 
 
+# Settings the encoders and the window cutting never read: the DiT's architecture and the sampler. A run
+# that changes only these (a wider DiT, other patches, more denoising steps) reuses the encode. Anything
+# not listed stays in the key, so an unknown new field re-encodes rather than reusing stale latents.
+DIT_ONLY_FIELDS = (
+    "patch_size", "frame_seqlen", "in_dim", "dim", "ffn_dim", "freq_dim", "out_dim", "num_heads",
+    "num_layers", "qk_norm", "cross_attn_norm", "eps", "num_registers", "hidden_size",
+    "max_num_embodiments", "sink_size",
+)  # fmt: skip
+SAMPLER_ONLY_FIELDS = ("num_inference_steps", "sigma_shift", "dit_cache", "num_dit_steps", "seed")
+LABEL_ONLY_FIELDS = ("relative_action_dims",)  # labels are recomputed at every load
+
+
+def encoding_settings(config: ModelConfig) -> dict:
+    """The part of ``config`` the cached encoder outputs depend on (see ``DIT_ONLY_FIELDS``)."""
+    settings = config.to_dict()
+    for name in (*SAMPLER_ONLY_FIELDS, *LABEL_ONLY_FIELDS, "name"):
+        settings.pop(name, None)
+    settings["dit"] = {k: v for k, v in settings["dit"].items() if k not in DIT_ONLY_FIELDS}
+    return settings
+
+
 def cache_key(config: ModelConfig, dataset: LeRobotDataset, components: Components) -> str:
-    """Hash of everything the encoder outputs depend on (not the label settings: labels are recomputed)."""
+    """Hash of everything the encoder outputs depend on: the encoding settings, the dataset's metadata and
+    the encoders' weights (not the DiT or the labels: a DiT change reuses the encode, labels are recomputed)."""
     h = hashlib.sha1()
-    encoding = dataclasses.replace(config, relative_action_dims=0)
-    h.update(json.dumps(encoding.to_dict(), sort_keys=True).encode())
+    h.update(json.dumps(encoding_settings(config), sort_keys=True).encode())
     h.update((dataset.root / "meta" / "info.json").read_bytes())
     h.update(_weights_digest(components.vae, components.t5).encode())
     h.update(np.asarray(components.image_features).tobytes())

@@ -2,11 +2,11 @@
 
 Loads the datasets (one or several :class:`DataSource`, e.g. expert demonstrations and the learner's own
 DAgger episodes), takes the frozen encoders (restored from ``--init``, else random), computes the
-state/action statistics of the training splits together, builds both splits of each dataset through the encoder cache
-(:mod:`.sample_cache`) and re-expresses their latents with the VAE constants the model will use: fitted
-to the training latents for a random VAE (:mod:`.latent_norm`), the recorded ones for a restored VAE.
-The returned config is the one the samples are normalised for: the run trains, validates and exports
-with it.
+state/action statistics of the training splits together, builds both splits of each dataset through the
+encoder cache (:mod:`.sample_cache`) and re-expresses their latents with the VAE constants the model will
+use: fitted to the training latents for a random VAE (:mod:`.latent_norm`), the recorded ones for a
+restored VAE. The returned config is the one the samples are normalised for: the run trains, validates
+and exports with it.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from dreamzero_jax.train.latent_norm import fit_latent_norm, renormalize, renorm
 from dreamzero_jax.train.sample_cache import (
     DEFAULT_COLUMNS,
     CachedSamples,
-    EncodedWindows,
     build_sample_set,
+    concat_encoded,
     dataset_stats,
 )
 
@@ -69,20 +69,10 @@ def renormalized(samples: CachedSamples | None, old: VAEConfig, new: VAEConfig) 
 
 def merge_samples(parts: list[CachedSamples]) -> CachedSamples:
     """One sample set of several datasets' sets (same encoders): windows, labels and prompt contexts
-    concatenated, each window's ``task_index`` shifted to its own dataset's contexts."""
+    concatenated (:func:`~.sample_cache.concat_encoded` keeps each window on its own dataset's prompt)."""
     if len(parts) == 1:
         return parts[0]
-    offsets = np.cumsum([0] + [len(p.encoded.contexts) for p in parts[:-1]])
-    encs = [p.encoded for p in parts]
-    encoded = EncodedWindows(
-        latents=np.concatenate([e.latents for e in encs]),
-        y=np.concatenate([e.y for e in encs]),
-        task_index=np.concatenate([e.task_index + o for e, o in zip(encs, offsets, strict=True)]),
-        contexts=np.concatenate([e.contexts for e in encs]),
-        image_features=encs[0].image_features,
-        episode=np.concatenate([e.episode for e in encs]),
-        uncond_context=encs[0].uncond_context,
-    )
+    encoded = concat_encoded([p.encoded for p in parts])
     actions = np.concatenate([p.actions for p in parts])
     return CachedSamples(encoded, actions, np.concatenate([p.state for p in parts]))
 

@@ -6,8 +6,9 @@ DiT only.
 instruction with umT5 (as the policy's prompt cache does), and caches these encoder outputs in
 ``<cache_dir>/<split>-<key>.npz``. The key hashes the dataset's metadata, the encoding part of the model
 config (not the DiT's architecture, the sampler or the label settings) and the encoders' weights, so a
-change to any of them re-encodes instead of reusing stale latents, while a wider DiT reuses the encode. Labels (action chunks, states) are cheap and are recomputed from the dataset at every load,
-normalised with the statistics of the training split.
+change to any of them re-encodes instead of reusing stale latents, while a wider DiT reuses the encode.
+Labels (action chunks, states) are cheap and are recomputed from the dataset at every load, normalised
+with the statistics of the training split.
 """
 
 from __future__ import annotations
@@ -283,12 +284,15 @@ def build_sample_set(
 
 
 def concat_encoded(parts: list[EncodedWindows]) -> EncodedWindows:
-    """One :class:`EncodedWindows` of several encodes of the same split (same prompts and encoders)."""
-    first = parts[0]
+    """One :class:`EncodedWindows` of several encodes with the same encoders: the phases of one split, or
+    the splits of several datasets. Prompt contexts are concatenated and each window's ``task_index``
+    shifted to its own part's contexts, so parts with different prompts stay correct."""
+    offsets = np.cumsum([0] + [len(p.contexts) for p in parts[:-1]])
     return dataclasses.replace(
-        first,
+        parts[0],
         latents=np.concatenate([p.latents for p in parts]),
         y=np.concatenate([p.y for p in parts]),
-        task_index=np.concatenate([p.task_index for p in parts]),
+        task_index=np.concatenate([p.task_index + o for p, o in zip(parts, offsets, strict=True)]),
+        contexts=np.concatenate([p.contexts for p in parts]),
         episode=np.concatenate([p.episode for p in parts]),
     )

@@ -39,6 +39,7 @@ def root(tmp_path):
     ids=["patches", "width-depth", "sampler", "labels"],
 )
 def test_dit_sampler_and_label_changes_reuse_the_encode(root, change):
+    change = dict(change)  # the parameter is shared between runs: never mutate it
     dit = dataclasses.replace(SMALL.dit, **change.pop("dit", {}))
     assert _key(dataclasses.replace(SMALL, dit=dit, **change), root) == _key(SMALL, root)
 
@@ -55,6 +56,7 @@ def test_dit_sampler_and_label_changes_reuse_the_encode(root, change):
     ids=["text-len", "chunks", "frames", "views", "vae-constants"],
 )
 def test_encoding_changes_re_encode(root, change):
+    change = dict(change)  # the parameter is shared between runs: never mutate it
     dit = dataclasses.replace(SMALL.dit, **change.pop("dit", {}))
     vae = dataclasses.replace(SMALL.vae, **change.pop("vae", {}))
     assert _key(dataclasses.replace(SMALL, dit=dit, vae=vae, **change), root) != _key(SMALL, root)

@@ -86,6 +86,15 @@ _DROID_LAYOUT = (
 )
 
 
+# Upstream's negative prompt (``dreamzero_cotrain.py``: the Wan2.1 default), used by the uncond branch.
+NEGATIVE_PROMPT = (
+    "Vibrant colors, overexposed, static, blurry details, text, subtitles, style, artwork, painting, image, "
+    "still, grayscale, dull, worst quality, low quality, JPEG artifacts, ugly, mutilated, extra fingers, bad "
+    "hands, bad face, deformed, disfigured, mutated limbs, fused fingers, stagnant image, cluttered background, "
+    "three legs, many people in the background, walking backwards."
+)
+
+
 def droid_prompt(instruction: str) -> str:
     """The text DreamZero-DROID was trained on for ``instruction`` (lower-cased, stated twice)."""
     task = instruction.lower()

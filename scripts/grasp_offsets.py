@@ -1,6 +1,6 @@
 """Where a Lift policy closes its gripper: the end-effector-to-cube offset at the first close, per seed.
 
-    python scripts/grasp_offsets.py [--checkpoint DIR] [--seeds 0,1,...]
+    python scripts/grasp_offsets.py [--checkpoint DIR] [--seeds 0,1,...] [--noise-scale X]
 
 Builds each episode as ``evals.run --suite test_cases/lift_eval.json --policy dreamzero`` does (the suite's
 env settings and env seed, the policy seeded with the env seed, the same chunk adapter), so the outcomes
@@ -52,10 +52,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", help="policy checkpoint (default: the shipped weights)")
     p.add_argument("--seeds", default="0,1,2,3,4,5,6,7,8,9,10,11", help="episode seeds of lift_eval.json")
+    p.add_argument("--noise-scale", help="sampling temperature (default: the checkpoint's; upstream: 1)")
     a = p.parse_args()
     backend = default_backend()
     seeds = [int(s) for s in a.seeds.split(",")]
-    factory = PolicyFactory.from_spec("dreamzero", checkpoint=a.checkpoint)
+    options = {} if a.noise_scale is None else {"noise_scale": a.noise_scale}
+    factory = PolicyFactory.from_spec("dreamzero", checkpoint=a.checkpoint, options=options)
     for spec in expand(load_suite(SUITE, backend), seeds):
         success, offset = first_close_offset(spec, factory, backend)
         where = "never closed" if offset is None else (

@@ -14,6 +14,7 @@ from dreamzero_jax.checkpoint.policy_dir import (
     export_policy,
     read_image_features,
     read_model_config,
+    resolve_config,
     write_policy_files,
 )
 
@@ -25,6 +26,7 @@ __all__ = [
     "load_model",
     "read_image_features",
     "read_model_config",
+    "resolve_config",
     "restore_state",
     "save_state",
     "write_policy_files",

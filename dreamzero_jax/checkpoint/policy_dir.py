@@ -20,7 +20,7 @@ import numpy as np
 from flax import nnx
 
 from dreamzero_jax.checkpoint.orbax_io import save_state
-from dreamzero_jax.configs import ModelConfig
+from dreamzero_jax.configs import ModelConfig, get_config
 from dreamzero_jax.configs.dit import CLIP_DIM, CLIP_TOKENS
 from dreamzero_jax.normalization import STATS_FILE, NormStats
 
@@ -103,3 +103,15 @@ def read_image_features(directory: str | Path) -> np.ndarray | None:
     """The stored image-feature stand-in [1, 257, 1280], or None when the checkpoint has none."""
     path = Path(directory) / IMAGE_FEATURES_FILE
     return np.load(path) if path.is_file() else None
+
+
+def resolve_config(config_name: str | None, checkpoint) -> ModelConfig:
+    """The config a checkpoint records, checked against ``config_name`` when both are given."""
+    recorded = read_model_config(checkpoint) if checkpoint is not None else None
+    if recorded is None:
+        return get_config(config_name or "tiny")
+    if config_name is not None and config_name != recorded.name:
+        raise CheckpointError(
+            f"checkpoint {checkpoint} holds config {recorded.name!r}, not {config_name!r} (drop the config option)"
+        )
+    return recorded

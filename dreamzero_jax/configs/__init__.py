@@ -6,6 +6,7 @@ composed :class:`ModelConfig` registry used by the CLIs, training and the policy
 * ``tiny``      -- the reference fixtures' scale (parity tests; runs on one CPU core).
 * ``small``     -- the model trained in this repository on simulated demonstrations and shipped as the
   default ``dreamzero`` policy (sized for a 2-core CPU; see docs/decisions.md).
+* ``small_p2``  -- ``small`` with 2x2 patches (4x the visual tokens); measured, not shipped.
 * ``bench``     -- the inference benchmark's mid-sized DiT.
 * ``droid_14b`` -- DreamZero-DROID's real values.
 """
@@ -48,6 +49,9 @@ class ModelConfig:
         "static"  # key of dreamzero_jax.inference.step_skipping.SCHEDULES: off | static | dynamic
     )
     num_dit_steps: int = 8  # DiT passes per chunk for the static mask (upstream NUM_DIT_STEPS)
+    # Standard deviation of the chunk's initial noise (upstream: 1). Below 1 samples at a lower
+    # temperature: the episode's one noise draw pulls every chunk less far from the model's mean
+    noise_scale: float = 1.0
     # The first N action dims are predicted relative to the same state dims at the policy call (upstream's
     # "relative" DROID action mode); 0 = absolute targets (DreamZero-DROID's default)
     relative_action_dims: int = 0
@@ -106,14 +110,14 @@ def _from_jsonable(cls: type, data: dict[str, Any], **given: Any) -> Any:
     return cls(**kwargs)
 
 
-def _small() -> ModelConfig:
+def _small(patch: int = 4) -> ModelConfig:
     # 3 views of 64x96 -> a 128x192 canvas -> 16x24 latents -> 4x6 tokens per frame with 4x4 patches. One
     # latent frame per block and a window of one block: every policy call conditions on the current frame
     # (and the state) and predicts the next block of video with the next 8 actions.
     dit = dataclasses.replace(
         DIT_CONFIGS["tiny"],
-        patch_size=(1, 4, 4),
-        frame_seqlen=24,
+        patch_size=(1, patch, patch),
+        frame_seqlen=(16 // patch) * (24 // patch),
         dim=128,
         ffn_dim=384,
         freq_dim=64,
@@ -127,7 +131,7 @@ def _small() -> ModelConfig:
         num_action_per_block=8,
     )
     return ModelConfig(
-        name="small",
+        name="small" if patch == 4 else f"small_p{patch}",
         dit=dit,
         # joint targets as offsets from the state at the call (upstream's relative mode): a small DiT
         # copies a state value through attention poorly, and an absolute target carried that error
@@ -136,6 +140,9 @@ def _small() -> ModelConfig:
         t5=T5_CONFIGS["tiny"],
         clip=None,  # no 1280-wide image encoder: a fixed image-feature stand-in, stored with the weights
         cfg_scale=1.0,
+        # deterministic sampling: the chunk noise is drawn once per episode, so at temperature 1 each
+        # episode's draw biases every chunk the same way (5/20 -> 10/20 on Lift: docs/decisions.md)
+        noise_scale=0.0,
         action_horizon=8,
         num_frames=5,
         view_size=(64, 96),
@@ -155,6 +162,8 @@ CONFIGS: dict[str, ModelConfig] = {
         view_size=(32, 48),
     ),
     "small": _small(),
+    # the same model with 2x2 patches: 8x12 tokens per frame (2x3 -> 4x6 per view), for the cube's position
+    "small_p2": _small(patch=2),
     "droid_14b": ModelConfig(
         "droid_14b",
         DIT_CONFIGS["droid_14b"],

@@ -20,9 +20,11 @@ from dreamzero_jax.inference.frames import FrameBuffer
 
 def chunk_noise(config: ModelConfig, seed: int, latent_hw: tuple[int, int]) -> tuple[jax.Array, jax.Array]:
     """One chunk's (video [1, nfpb, h, w, C], action [1, A, action_dim]) noise; the action noise is the
-    first values of the video noise in upstream's [B, C, F, H, W] layout, as upstream draws it."""
+    first values of the video noise in upstream's [B, C, F, H, W] layout, as upstream draws it; both
+    scaled by ``config.noise_scale``."""
     dit, nfpb = config.dit, config.dit.num_frame_per_block
     video = jax.random.normal(jax.random.key(seed), (1, dit.out_dim, nfpb, *latent_hw))  # upstream layout
+    video = video * config.noise_scale
     n_action = config.action_horizon * dit.action_dim
     action = video.reshape(-1)[:n_action].reshape(1, config.action_horizon, dit.action_dim)
     return jnp.moveaxis(video, 1, -1), action

@@ -23,7 +23,6 @@ same seed per chunk), and the action noise is the first values of the video nois
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
@@ -32,10 +31,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from dreamzero_jax.checkpoint import CheckpointError, read_model_config
+from dreamzero_jax.checkpoint import resolve_config
 from dreamzero_jax.compile_cache import enable_compile_cache
-from dreamzero_jax.conditioning import build_y, droid_prompt
-from dreamzero_jax.configs import ModelConfig, get_config
+from dreamzero_jax.conditioning import NEGATIVE_PROMPT, build_y, droid_prompt
+from dreamzero_jax.configs import ModelConfig
 from dreamzero_jax.inference.batched import BatchedSampler, bucket, pad_rows, pad_slots
 from dreamzero_jax.inference.compile_counter import CompileCounter
 from dreamzero_jax.inference.components import Components, build_components
@@ -48,8 +47,9 @@ from dreamzero_jax.inference.episode import (
     free_slot,
 )
 from dreamzero_jax.inference.frames import DROID_CAMERAS, FrameBuffer, block_clip, reset_image
+from dreamzero_jax.inference.options import split_overrides
 from dreamzero_jax.inference.sampler import ChunkInputs, ChunkSampler, Conditioning, SamplerConfig
-from dreamzero_jax.models.precision import PRECISIONS, kv_cache_dtype, set_dit_precision
+from dreamzero_jax.models.precision import kv_cache_dtype, set_dit_precision
 from dreamzero_jax.normalization import NormStats, default_stats
 from dreamzero_jax.sharding import mesh_from_spec, shard_model
 from dreamzero_jax.views import to_signed_unit
@@ -57,25 +57,6 @@ from dreamzero_jax.views import to_signed_unit
 ACTION_DIM = 8  # DROID: 7 joint positions + gripper
 EPISODE = "\0episode"  # the session key of the one-episode API (reset / infer)
 __all__ = ["DreamZeroPolicy", "SessionLimitError", "SessionRequest"]
-# Upstream's negative prompt (``dreamzero_cotrain.py``: the Wan2.1 default), used by the uncond branch.
-NEGATIVE_PROMPT = (
-    "Vibrant colors, overexposed, static, blurry details, text, subtitles, style, artwork, painting, image, "
-    "still, grayscale, dull, worst quality, low quality, JPEG artifacts, ugly, mutilated, extra fingers, bad "
-    "hands, bad face, deformed, disfigured, mutated limbs, fused fingers, stagnant image, cluttered background, "
-    "three legs, many people in the background, walking backwards."
-)
-
-
-def resolve_config(config_name: str | None, checkpoint) -> ModelConfig:
-    """The config a checkpoint records, checked against ``config_name`` when both are given."""
-    recorded = read_model_config(checkpoint) if checkpoint is not None else None
-    if recorded is None:
-        return get_config(config_name or "tiny")
-    if config_name is not None and config_name != recorded.name:
-        raise CheckpointError(
-            f"checkpoint {checkpoint} holds config {recorded.name!r}, not {config_name!r} (drop the config option)"
-        )
-    return recorded
 
 
 def _ms(t0: float) -> float:
@@ -134,6 +115,7 @@ class DreamZeroPolicy:
                 "cfg_scale": config.cfg_scale,
                 "dit_cache": config.dit_cache,
                 "num_inference_steps": config.num_inference_steps,
+                "noise_scale": config.noise_scale,
                 "cache_policy": cache_policy,
                 "dtype": precision,
             },
@@ -147,33 +129,16 @@ class DreamZeroPolicy:
 
         ``config_name`` defaults to the checkpoint's recorded config (``tiny`` for random weights); naming
         another config than the checkpoint's raises :class:`CheckpointError`. ``overrides``: ModelConfig
-        fields (``cfg_scale``, ``dit_cache``, ...), DiTConfig fields (``max_chunk_size``, ...),
-        ``cache_policy`` (``kv`` | ``recompute``) and ``max_sessions`` (concurrent sessions, default 1).
-        ``dtype``: ``float32`` (default, the reference) or ``bfloat16`` (:mod:`dreamzero_jax.models.precision`);
-        ``mesh``: a ``data:D,model:M`` spec whose DiT parameters are sharded by :mod:`dreamzero_jax.sharding`
-        (single host; None: one device). Turns on the persistent compilation cache
+        and DiTConfig fields (``cfg_scale``, ``max_chunk_size``, ...) and the policy's own options
+        (:class:`.options.PolicyOptions`: ``cache_policy``, ``max_sessions``, ``dtype``, ``mesh``; a mesh
+        shards the DiT's parameters with :mod:`dreamzero_jax.sharding`). Turns on the persistent compilation cache
         (:mod:`dreamzero_jax.compile_cache`) first, so a later process skips this one's compilations."""
         enable_compile_cache()
-        config = resolve_config(config_name, checkpoint)
-        cache_policy = overrides.pop("cache_policy", "kv")
-        max_sessions = int(overrides.pop("max_sessions", 1))
-        precision = overrides.pop("dtype", "float32")
-        mesh = overrides.pop("mesh", None)
-        if precision not in PRECISIONS:
-            raise ValueError(f"unknown dtype {precision!r}; valid: {', '.join(PRECISIONS)}")
-        model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
-        dit_fields = {f.name for f in dataclasses.fields(type(config.dit))}
-        unknown = set(overrides) - model_fields - dit_fields
-        if unknown:
-            raise ValueError(f"unknown DreamZero override(s) {sorted(unknown)}")
-        dit = dataclasses.replace(config.dit, **{k: v for k, v in overrides.items() if k in dit_fields})
-        config = dataclasses.replace(
-            config, dit=dit, **{k: v for k, v in overrides.items() if k in model_fields}
-        )
+        config, options = split_overrides(resolve_config(config_name, checkpoint), overrides)
         stats = NormStats.load(checkpoint) if checkpoint is not None else default_stats()
-        device_mesh = None if mesh is None else mesh_from_spec(mesh)
+        device_mesh = None if options.mesh is None else mesh_from_spec(options.mesh)
         components = build_components(config, checkpoint, seed, dit_mesh=device_mesh)
-        set_dit_precision(components.dit, precision)
+        set_dit_precision(components.dit, options.dtype)
         if device_mesh is not None:  # random weights; restored ones already sit in their shards
             shard_model(components.dit, device_mesh)
         policy = cls(
@@ -181,12 +146,12 @@ class DreamZeroPolicy:
             components,
             stats,
             seed=seed,
-            cache_policy=cache_policy,
-            precision=precision,
-            max_sessions=max_sessions,
+            cache_policy=options.cache_policy,
+            precision=options.dtype,
+            max_sessions=options.max_sessions,
         )
         policy.metadata["config"]["checkpoint"] = None if checkpoint is None else str(checkpoint)
-        policy.metadata["config"]["mesh"] = mesh
+        policy.metadata["config"]["mesh"] = options.mesh
         return policy
 
     # ---- sessions --------------------------------------------------------------------------------

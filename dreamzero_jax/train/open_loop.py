@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from dreamzero_jax.configs import ModelConfig
-from dreamzero_jax.inference.policy import chunk_noise
+from dreamzero_jax.inference.episode import chunk_noise
 from dreamzero_jax.inference.sampler import ChunkInputs, ChunkSampler, Conditioning, SamplerConfig
 from dreamzero_jax.models.dit import CausalWanDiT
 from dreamzero_jax.train.batch import TrainBatch

@@ -24,13 +24,12 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from dreamzero_jax.conditioning import droid_prompt, first_frame_clip, y_from_latent
+from dreamzero_jax.conditioning import NEGATIVE_PROMPT, droid_prompt, first_frame_clip, y_from_latent
 from dreamzero_jax.configs import ModelConfig
 from dreamzero_jax.data.lerobot import Columns, DatasetError, Episode, LeRobotDataset
 from dreamzero_jax.inference.compile_counter import CompileCounter
 from dreamzero_jax.inference.components import Components
 from dreamzero_jax.inference.encoders import TextEncoder
-from dreamzero_jax.inference.policy import NEGATIVE_PROMPT
 from dreamzero_jax.normalization import MinMax, NormStats
 from dreamzero_jax.train.batch import TrainBatch
 from dreamzero_jax.train.samples import (
@@ -222,7 +221,14 @@ DIT_ONLY_FIELDS = (
     "num_layers", "qk_norm", "cross_attn_norm", "eps", "num_registers", "hidden_size",
     "max_num_embodiments", "sink_size",
 )  # fmt: skip
-SAMPLER_ONLY_FIELDS = ("num_inference_steps", "sigma_shift", "dit_cache", "num_dit_steps", "seed")
+SAMPLER_ONLY_FIELDS = (
+    "num_inference_steps",
+    "sigma_shift",
+    "dit_cache",
+    "num_dit_steps",
+    "seed",
+    "noise_scale",
+)
 LABEL_ONLY_FIELDS = ("relative_action_dims",)  # labels are recomputed at every load
 
 

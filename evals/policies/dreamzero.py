@@ -65,8 +65,10 @@ def build_model(
     seed: int,
     dtype: str = "float32",
     mesh: str | None = None,
+    noise_scale: float | None = None,
 ) -> Any:
-    """The DreamZero policy object; ``checkpoint`` None means random weights (warned on stderr)."""
+    """The DreamZero policy object; ``checkpoint`` None means random weights (warned on stderr).
+    ``noise_scale`` None keeps the sampling temperature the config records."""
     from dreamzero_jax.inference import DreamZeroPolicy
 
     if checkpoint is None:
@@ -75,8 +77,9 @@ def build_model(
             "(random_weights=true: results measure plumbing, not the model)",
             file=sys.stderr,
         )
+    sampling = {} if noise_scale is None else {"noise_scale": float(noise_scale)}
     return DreamZeroPolicy.from_config(
-        config_name=config_name, checkpoint=checkpoint, seed=seed, dtype=dtype, mesh=mesh
+        config_name=config_name, checkpoint=checkpoint, seed=seed, dtype=dtype, mesh=mesh, **sampling
     )
 
 

@@ -109,7 +109,8 @@ class ReplayBuilder(_Stateless):
 class DreamZeroBuilder:
     """The model is built on first use (once per worker). Weights: ``checkpoint``, else the shipped ones,
     else (only with ``random_weights``) random. ``dtype`` (float32 | bfloat16) and ``mesh``
-    (``data:D,model:M`` over this host's devices) are checked here, before any episode runs."""
+    (``data:D,model:M`` over this host's devices) are checked here, before any episode runs.
+    ``noise_scale`` overrides the sampling temperature the checkpoint records (0: deterministic)."""
 
     def __init__(
         self,
@@ -119,9 +120,12 @@ class DreamZeroBuilder:
         random_weights: bool = False,
         dtype: str = "float32",
         mesh: str | None = None,
+        noise_scale: float | None = None,
     ) -> None:
         from evals.policies import dreamzero
 
+        if noise_scale is not None and noise_scale < 0:
+            raise PolicySpecError(f"policy 'dreamzero': noise_scale must be >= 0, got {noise_scale}")
         try:
             dreamzero.check_placement(dtype, mesh)
         except ValueError as err:
@@ -136,7 +140,7 @@ class DreamZeroBuilder:
             except dreamzero.DreamZeroUnavailableError as err:
                 raise PolicySpecError(str(err)) from err
         self.checkpoint, self.config, self.seed = checkpoint, config, int(seed)
-        self.dtype, self.mesh = dtype, mesh
+        self.dtype, self.mesh, self.noise_scale = dtype, mesh, noise_scale
         self._model: Any = None
 
     def _built(self) -> Any:
@@ -149,6 +153,7 @@ class DreamZeroBuilder:
                 seed=self.seed,
                 dtype=self.dtype,
                 mesh=self.mesh,
+                noise_scale=self.noise_scale,
             )
         return self._model
 
@@ -272,7 +277,14 @@ REGISTRY: dict[str, PolicyKind] = {
         lambda arg, ckpt, **opt: DreamZeroBuilder(ckpt, **opt),
         takes_checkpoint=True,
         # dtype: float32 | bfloat16; mesh: e.g. data:1,model:8 (DiT sharded over this host's devices)
-        options={"config": str, "seed": int, "random_weights": bool, "dtype": str, "mesh": str},
+        options={
+            "config": str,
+            "seed": int,
+            "random_weights": bool,
+            "dtype": str,
+            "mesh": str,
+            "noise_scale": float,
+        },
         servable=True,
     ),
     "dagger": PolicyKind(

@@ -9,10 +9,15 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from dreamzero_jax.checkpoint import CheckpointError, export_policy, load_model, read_model_config
+from dreamzero_jax.checkpoint import (
+    CheckpointError,
+    export_policy,
+    load_model,
+    read_model_config,
+    resolve_config,
+)
 from dreamzero_jax.checkpoint.models import build_model
 from dreamzero_jax.configs import get_config
-from dreamzero_jax.inference.policy import resolve_config
 from dreamzero_jax.normalization import MinMax, NormStats
 
 # tiny DiT + VAE, no text/image encoder: the cheapest config that needs the image-feature stand-in

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -15,7 +16,7 @@ from dreamzero_jax.info import main, parameter_counts
 
 
 def test_registry_names_and_policy_settings():
-    assert set(CONFIGS) == {"tiny", "small", "droid_14b", "bench"}
+    assert set(CONFIGS) == {"tiny", "small", "small_p2", "droid_14b", "bench"}
     droid = get_config("droid_14b")
     assert isinstance(droid, ModelConfig)
     assert (droid.num_inference_steps, droid.sigma_shift, droid.cfg_scale) == (16, 5.0, 5.0)
@@ -27,11 +28,15 @@ def test_registry_names_and_policy_settings():
     # the open-loop horizon is one action block; one latent frame per block, a window of one block
     assert (small.action_horizon, small.dit.num_action_per_block, small.latent_frames) == (8, 8, 2)
     assert small.dit.local_attn_size == small.latent_frames and small.cfg_scale == 1.0
-    with pytest.raises(KeyError, match="valid: tiny, small, droid_14b, bench"):
+    # 2x2 patches: 4x the tokens per frame (16x24 latents), and nothing else changes
+    p2 = get_config("small_p2")
+    assert (p2.dit.patch_size, p2.dit.frame_seqlen, small.dit.frame_seqlen) == ((1, 2, 2), 96, 24)
+    assert dataclasses.replace(p2, name="small", dit=small.dit) == small
+    with pytest.raises(KeyError, match="valid: tiny, small, small_p2, droid_14b, bench"):
         get_config("droid")
 
 
-@pytest.mark.parametrize("name", ["tiny", "small", "bench", "droid_14b"])
+@pytest.mark.parametrize("name", ["tiny", "small", "small_p2", "bench", "droid_14b"])
 def test_model_config_round_trips_through_json(name):
     config = get_config(name)
     assert ModelConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config

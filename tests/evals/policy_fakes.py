@@ -75,6 +75,7 @@ class FakeDreamZero:
 
     built: ClassVar[list] = []
     placed: ClassVar[list] = []  # (dtype, mesh) of each build
+    overridden: ClassVar[list] = []  # the config overrides of each build (e.g. noise_scale)
 
     def __init__(self, config_name, checkpoint, seed):
         self.metadata = {
@@ -89,8 +90,9 @@ class FakeDreamZero:
         FakeDreamZero.built.append((config_name, checkpoint, seed))
 
     @classmethod
-    def from_config(cls, *, config_name, checkpoint, seed, dtype="float32", mesh=None):
+    def from_config(cls, *, config_name, checkpoint, seed, dtype="float32", mesh=None, **overrides):
         cls.placed.append((dtype, mesh))
+        cls.overridden.append(overrides)
         return cls(config_name, checkpoint, seed)
 
     def reset(self, instruction, seed=None):

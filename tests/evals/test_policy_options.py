@@ -141,6 +141,17 @@ def test_servable_policies_are_those_built_without_an_env():
             ["--policy", "dreamzero", "--policy-opt", "random_weights=true", "--policy-opt", "mesh=tensor:2"],
             "error: policy 'dreamzero': mesh 'tensor:2': write axis:size pairs",
         ),
+        (
+            [
+                "--policy",
+                "dreamzero",
+                "--policy-opt",
+                "random_weights=true",
+                "--policy-opt",
+                "noise_scale=-1",
+            ],
+            "error: policy 'dreamzero': noise_scale must be >= 0, got -1.0",
+        ),
         (["--policy", "random", "--distributed"], "error: --distributed serves --policy dreamzero only"),
     ],
 )
@@ -156,17 +167,22 @@ def test_serve_builds_dreamzero_from_its_policy_options(monkeypatch):
     monkeypatch.setattr(inference, "DreamZeroPolicy", FakeDreamZero)
     FakeDreamZero.built.clear()
     FakeDreamZero.placed.clear()
+    FakeDreamZero.overridden.clear()
     options = {
         "config": "small",
         "seed": "9",
         "random_weights": "true",
         "dtype": "bfloat16",
         "mesh": "model:1",
+        "noise_scale": "0.5",
     }
     choice = parse("dreamzero", options=options)
     policy = build_served(choice, ActionSpec.default("joint_position"))
     assert FakeDreamZero.built == [("small", None, 9)]
     assert FakeDreamZero.placed == [("bfloat16", "model:1")]
+    assert FakeDreamZero.overridden == [{"noise_scale": 0.5}]
+    build_served(parse("dreamzero", options={"random_weights": "true"}), ActionSpec.default("joint_position"))
+    assert FakeDreamZero.overridden[-1] == {}  # no option: the checkpoint's own sampling temperature
     policy.reset("open the drawer")
     assert policy.model.resets == [("open the drawer", 9)]  # sessions reset with the model seed
     assert policy.metadata.chunk_length == 24 and policy.metadata.cameras == ("wrist_image_left",)

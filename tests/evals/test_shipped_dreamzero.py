@@ -1,7 +1,8 @@
 """The shipped small DreamZero is the default ``dreamzero`` policy: no flag needed, no random weights.
 
 The smoke suite's Lift case runs end to end through the default path (shipped checkpoint -> abstract
-load -> VAE + text encoders -> KV-cached chunk sampling with the DiT step cache -> the chunk adapter).
+load -> VAE + text encoders -> KV-cached chunk sampling with the DiT step cache -> the chunk adapter) and
+must succeed: break the KV cache, the action statistics or the sampler and the cube stays on the table.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from dreamzero_jax.checkpoint import resolve_config
 from dreamzero_jax.checkpoint.shipped import shipped_checkpoint
 from dreamzero_jax.configs import get_config
-from dreamzero_jax.inference.policy import resolve_config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,7 +42,10 @@ def test_default_dreamzero_runs_the_shipped_weights_on_the_smoke_lift_case(tmp_p
     assert done.returncode == 0, done.stderr[-2000:]
     assert "RANDOM" not in done.stderr  # the default is the trained model, not random weights
     episodes = pd.read_parquet(tmp_path / "run" / "episodes.parquet")
-    assert episodes["error"].tolist() == [""] and episodes["steps"].tolist() == [80]
-    assert episodes["policy_calls"].tolist() == [10]  # one chunk of 8 actions per call
+    assert episodes["error"].tolist() == [""]
+    # the trained model lifts the cube before the case's 80-step horizon (the expert needs ~40 steps)
+    assert episodes["success"].tolist() == [True]
+    steps = int(episodes["steps"].iloc[0])
+    assert steps < 80 and episodes["policy_calls"].tolist() == [-(-steps // 8)]  # 8 actions per call
     metadata = json.loads((tmp_path / "run" / "run.json").read_text())["policy"]["metadata"]
     assert metadata["config"]["checkpoint"] == str(shipped_checkpoint())

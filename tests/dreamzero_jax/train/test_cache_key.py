@@ -33,7 +33,7 @@ def root(tmp_path):
     [
         {"dit": {"patch_size": (1, 2, 2), "frame_seqlen": 96}},
         {"dit": {"dim": 256, "ffn_dim": 768, "num_layers": 8, "num_heads": 8, "hidden_size": 256}},
-        {"num_inference_steps": 32, "dit_cache": "none", "sigma_shift": 2.0},
+        {"num_inference_steps": 32, "dit_cache": "none", "sigma_shift": 2.0, "noise_scale": 0.5},
         {"relative_action_dims": 0},
     ],
     ids=["patches", "width-depth", "sampler", "labels"],

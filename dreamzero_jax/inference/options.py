@@ -45,6 +45,7 @@ def split_overrides(config: ModelConfig, overrides: Mapping[str, Any]) -> tuple[
     options = {k: v for k, v in overrides.items() if k in option_fields}
     if "max_sessions" in options:
         options["max_sessions"] = int(options["max_sessions"])
-    dit = dataclasses.replace(config.dit, **{k: v for k, v in overrides.items() if k in dit_fields})
-    model = {k: v for k, v in overrides.items() if k in model_fields and k not in option_fields}
+    rest = {k: v for k, v in overrides.items() if k not in option_fields}  # never reach a config
+    dit = dataclasses.replace(config.dit, **{k: v for k, v in rest.items() if k in dit_fields})
+    model = {k: v for k, v in rest.items() if k in model_fields}
     return dataclasses.replace(config, dit=dit, **model), PolicyOptions(**options)
